@@ -1,0 +1,9 @@
+//! migscope: read an Alembic project statically and answer what Alembic would.
+//!
+//! Data flows one way: [`config`] resolves where the revisions live, [`discover`] lists the files in
+//! Alembic's load order, [`revision`] reads each file into a record, [`graph`] builds the revision map,
+//! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
+
+pub mod config;
+pub mod discover;
+pub mod revision;
