@@ -7,3 +7,5 @@
 pub mod config;
 pub mod discover;
 pub mod revision;
+pub mod graph;
+pub mod plan;

@@ -118,11 +118,13 @@ pub enum NormalizeError {
     NonLiteral { name: String, expr: String, span: Span },
     #[error("`{name}` must be a string or a sequence of strings, not {found}")]
     WrongType { name: String, found: String, span: Span },
-    #[error("Character(s) '{chars}' not allowed in revision identifier '{id}'")]
-    BadCharacters { id: String, chars: String },
 }
 
+mod docstring;
+mod fast;
 mod normalize;
+mod parse;
+pub use normalize::illegal_id_chars;
 pub mod read;
 
 pub use read::read_file;

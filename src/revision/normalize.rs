@@ -25,19 +25,6 @@ impl RevisionRecord {
                 file_name: self.file_name(),
             })?,
         };
-        let mut bad: Vec<char> = ILLEGAL_ID_CHARS
-            .iter()
-            .copied()
-            .filter(|c| id.contains(*c))
-            .collect();
-        if !bad.is_empty() {
-            bad.sort_unstable();
-            let chars = bad.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-            return Err(NormalizeError::BadCharacters {
-                id,
-                chars: chars.join(", "),
-            });
-        }
         let down = match &self.down_revision {
             Some(a) => id_tuple("down_revision", a)?,
             None => return Err(NormalizeError::NoDownRevision),
@@ -57,6 +44,23 @@ impl RevisionRecord {
             branch_labels,
         })
     }
+}
+
+/// The characters of `id` that Alembic refuses, as its error message lists them (`"+, -"`).
+/// Alembic checks this after the self-loop checks, so the graph build calls it, not `normalized`.
+pub fn illegal_id_chars(id: &str) -> Option<String> {
+    let mut bad: Vec<char> = ILLEGAL_ID_CHARS
+        .iter()
+        .copied()
+        .filter(|c| id.contains(*c))
+        .collect();
+    bad.sort_unstable();
+    (!bad.is_empty()).then(|| {
+        bad.iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// `_legacy_rev`: a file named `<hex>.py` carries its id in its name.

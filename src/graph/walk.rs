@@ -1,0 +1,169 @@
+//! Traversals over the map and Alembic's topological sort (`RevisionMap._topological_sort`).
+
+use fixedbitset::FixedBitSet;
+
+use super::{RevIdx, Revision, RevisionError, RevisionMap};
+
+/// Which links a traversal follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Links {
+    /// `down_revision` / `nextrev` only.
+    Versioned,
+    /// Downwards: `_normalized_down_revisions`; upwards: `_all_nextrev`.
+    WithDependencies,
+}
+
+impl RevisionMap {
+    fn down_links(&self, r: RevIdx, links: Links) -> &[RevIdx] {
+        let rev: &Revision = &self.revs[r];
+        match links {
+            Links::Versioned => &rev.parents,
+            Links::WithDependencies => &rev.norm_down,
+        }
+    }
+
+    fn up_links(&self, r: RevIdx, links: Links) -> &[RevIdx] {
+        let rev = &self.revs[r];
+        match links {
+            Links::Versioned => &rev.children,
+            Links::WithDependencies => &rev.all_children,
+        }
+    }
+
+    /// The starts and all their ancestors.
+    pub(crate) fn ancestors(&self, starts: &[RevIdx], links: Links) -> FixedBitSet {
+        self.reach(starts, |r| self.down_links(r, links))
+    }
+
+    /// The starts and all their descendants.
+    pub(crate) fn descendants(&self, starts: &[RevIdx], links: Links) -> FixedBitSet {
+        self.reach(starts, |r| self.up_links(r, links))
+    }
+
+    fn reach<'a>(&'a self, starts: &[RevIdx], next: impl Fn(RevIdx) -> &'a [RevIdx]) -> FixedBitSet {
+        let mut seen = self.empty_set();
+        let mut stack = starts.to_vec();
+        while let Some(r) = stack.pop() {
+            if !seen.put(r) {
+                stack.extend_from_slice(next(r));
+            }
+        }
+        seen
+    }
+
+    /// Ancestors (with dependencies) of the targets, refusing targets that are ancestors of one
+    /// another: `_get_ancestor_nodes(..., check=True)`, including which target Alembic names.
+    pub(crate) fn ancestors_checked(&self, targets: &[RevIdx]) -> Result<FixedBitSet, RevisionError> {
+        let mut seen = self.empty_set();
+        let mut target_set = self.empty_set();
+        for &t in targets {
+            target_set.insert(t);
+        }
+        for &t in targets {
+            let mut per_target = self.empty_set();
+            let mut stack = vec![t];
+            while let Some(r) = stack.pop() {
+                per_target.insert(r);
+                if !seen.put(r) {
+                    stack.extend_from_slice(&self.revs[r].norm_down);
+                }
+            }
+            per_target.intersect_with(&target_set);
+            per_target.set(t, false);
+            if per_target.count_ones(..) > 0 {
+                let mut others: Vec<RevIdx> = per_target.ones().collect();
+                others.sort_by_key(|&o| self.order[o]);
+                return Err(RevisionError::Overlap {
+                    target: self.revs[t].id.clone(),
+                    others: self.ids(&others),
+                });
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Whether `target` is an ancestor or descendant of (or is) any of `against`.
+    pub(crate) fn shares_lineage(&self, target: RevIdx, against: &[RevIdx], links: Links) -> bool {
+        if against.is_empty() {
+            return true;
+        }
+        let mut related = self.descendants(&[target], links);
+        related.union_with(&self.ancestors(&[target], links));
+        against.iter().any(|&a| related.contains(a))
+    }
+
+    /// The id's current holder: a phantom (an earlier duplicate) stands for the revision holding
+    /// its id, as every Alembic lookup goes through the map by id.
+    pub(crate) fn holder(&self, idx: RevIdx) -> RevIdx {
+        self.index.get(&self.revs[idx].id).copied().unwrap_or(idx)
+    }
+
+    /// Alembic's topological sort: children before parents, walking one line at a time and
+    /// switching lines exactly where Alembic does, so the order is Alembic's own.
+    pub(crate) fn topological_sort(&self, mut todo: FixedBitSet, heads: &[RevIdx]) -> Vec<RevIdx> {
+        let mut current: Vec<RevIdx> = Vec::new();
+        for &h in heads {
+            if todo.contains(h) && !current.contains(&h) {
+                current.push(h);
+            }
+        }
+        current.sort_by_key(|&h| self.order[h]);
+        let anc = |r: RevIdx| self.ancestors(&[r], Links::WithDependencies);
+        let mut ancestors: Vec<FixedBitSet> = current.iter().map(|&h| anc(h)).collect();
+        let mut output = Vec::with_capacity(todo.count_ones(..));
+        let mut i = 0;
+        // A DAG needs at most a few passes per revision; the bound only guards against looping
+        // forever if this is ever called on a map Alembic itself would reject.
+        let mut budget = (self.revs.len() + 1) * (heads.len() + 2) * 4;
+        while !current.is_empty() && budget > 0 {
+            budget -= 1;
+            let candidate = current[i];
+            if let Some(j) = (0..ancestors.len()).find(|&j| j != i && ancestors[j].contains(candidate)) {
+                i = j;
+                continue;
+            }
+            if todo.contains(candidate) {
+                output.push(candidate);
+                todo.set(candidate, false);
+            }
+            let rev = &self.revs[candidate];
+            let add: Vec<RevIdx> = rev
+                .norm_down
+                .iter()
+                .copied()
+                .filter(|&r| todo.contains(r) && !current.contains(&r))
+                .collect();
+            if add.is_empty() {
+                current.remove(i);
+                ancestors.remove(i);
+                i = i.saturating_sub(1);
+            } else if rev.normalized_deps.is_empty() && rev.down.len() == 1 {
+                current[i] = add[0];
+                ancestors[i].set(candidate, false);
+            } else {
+                current[i] = add[0];
+                ancestors[i] = anc(add[0]);
+                for &extra in &add[1..] {
+                    current.push(extra);
+                    ancestors.push(anc(extra));
+                }
+            }
+        }
+        output
+    }
+}
+
+impl RevisionMap {
+    pub(crate) fn versioned_ancestors(&self, starts: &[RevIdx]) -> FixedBitSet {
+        self.ancestors(starts, Links::Versioned)
+    }
+    pub(crate) fn ancestors_with_deps(&self, starts: &[RevIdx]) -> FixedBitSet {
+        self.ancestors(starts, Links::WithDependencies)
+    }
+    pub(crate) fn descendants_with_deps(&self, starts: &[RevIdx]) -> FixedBitSet {
+        self.descendants(starts, Links::WithDependencies)
+    }
+    pub(crate) fn normalized_down(&self, r: RevIdx) -> &[RevIdx] {
+        &self.revs[r].norm_down
+    }
+}
