@@ -5,7 +5,10 @@
 //! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
 
 pub mod config;
+pub mod diagnose;
 pub mod discover;
-pub mod revision;
 pub mod graph;
 pub mod plan;
+pub mod project;
+pub mod render;
+pub mod revision;

@@ -4,8 +4,8 @@
 use fixedbitset::FixedBitSet;
 use serde::Serialize;
 
-use crate::graph::{RevIdx, RevisionError, RevisionMap, WalkPos};
 use crate::graph::resolve::Relative;
+use crate::graph::{RevIdx, RevisionError, RevisionMap, WalkPos};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,11 +53,16 @@ pub fn upgrade(map: &RevisionMap, current: &[String], target: &str) -> Result<Pl
 }
 
 /// The revisions `alembic downgrade <target>` undoes, in order, from `current`.
-pub fn downgrade(map: &RevisionMap, current: &[String], target: &str) -> Result<Plan, RevisionError> {
+pub fn downgrade(
+    map: &RevisionMap,
+    current: &[String],
+    target: &str,
+) -> Result<Plan, RevisionError> {
     map.check_loadable()?;
     let mut warnings = Vec::new();
     let wrap = |e: RevisionError| wrap_for(e, target, Direction::Downgrade);
-    let (branch, target_rev) = downgrade_target(map, current, target, &mut warnings).map_err(wrap)?;
+    let (branch, target_rev) =
+        downgrade_target(map, current, target, &mut warnings).map_err(wrap)?;
     let mut roots: Vec<RevIdx> = match target_rev {
         None => {
             // Every map value with no down_revision; a labelled revision is a value once per key.
@@ -70,7 +75,9 @@ pub fn downgrade(map: &RevisionMap, current: &[String], target: &str) -> Result<
             }
             roots
         }
-        Some(t) => map.resolve_many(&map.ids(map.rev(t).children())).map_err(wrap)?,
+        Some(t) => map
+            .resolve_many(&map.ids(map.rev(t).children()))
+            .map_err(wrap)?,
     };
     if let Some(b) = branch.as_deref().filter(|_| roots.len() > 1) {
         let branch_rev = map.resolve_branch_pub(b).map_err(wrap)?;
@@ -145,7 +152,10 @@ fn py_tuple(items: &[String]) -> String {
         [one] => format!("('{one}',)"),
         many => format!(
             "({})",
-            many.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -156,55 +166,64 @@ fn upgrade_targets(
     current: &[String],
     target: &str,
 ) -> Result<Vec<RevIdx>, RevisionError> {
-    let positions = match Relative::parse(target) {
-        None => map.resolve_all(target)?,
-        Some(rel) if rel.steps > 0 => {
-            let branch = rel.branch.as_deref().filter(|b| !b.is_empty());
-            let start = match &rel.symbol {
-                Some(symbol) => {
-                    let start = map.resolve(symbol)?.map_or(WalkPos::Start, WalkPos::Rev);
-                    let walked = map.walk(start, rel.steps, branch, true)?;
-                    return walked
-                        .and_then(WalkPos::rev)
-                        .map(|r| vec![r])
-                        .ok_or_else(|| crash(&format!("`{target}` walks past the end of the history")));
+    let positions =
+        match Relative::parse(target) {
+            None => map.resolve_all(target)?,
+            Some(rel) if rel.steps > 0 => {
+                let branch = rel.branch.as_deref().filter(|b| !b.is_empty());
+                let start =
+                    match &rel.symbol {
+                        Some(symbol) => {
+                            let start = map.resolve(symbol)?.map_or(WalkPos::Start, WalkPos::Rev);
+                            let walked = map.walk(start, rel.steps, branch, true)?;
+                            return walked.and_then(WalkPos::rev).map(|r| vec![r]).ok_or_else(
+                                || crash(&format!("`{target}` walks past the end of the history")),
+                            );
+                        }
+                        None => upgrade_start(map, current, branch)?,
+                    };
+                match map.walk(start, rel.steps, branch, true)? {
+                    Some(pos) => vec![pos],
+                    None => {
+                        return Err(RevisionError::RelativeOverwalk {
+                            message: format!(
+                                "Relative revision {} didn't produce {} migrations",
+                                rel.text,
+                                rel.steps.unsigned_abs()
+                            ),
+                        });
+                    }
                 }
-                None => upgrade_start(map, current, branch)?,
-            };
-            match map.walk(start, rel.steps, branch, true)? {
-                Some(pos) => vec![pos],
-                None => {
+            }
+            Some(rel) => {
+                let Some(symbol) = &rel.symbol else {
                     return Err(RevisionError::RelativeOverwalk {
                         message: format!(
                             "Relative revision {} didn't produce {} migrations",
-                            rel.text,
+                            rel.steps,
                             rel.steps.unsigned_abs()
                         ),
                     });
-                }
+                };
+                let start = match rel.branch.as_deref().filter(|b| !b.is_empty()) {
+                    Some(b) => map.resolve(&format!("{b}@{symbol}"))?,
+                    None => map.resolve(symbol)?,
+                };
+                let walked = map.walk(
+                    start.map_or(WalkPos::Start, WalkPos::Rev),
+                    rel.steps,
+                    None,
+                    true,
+                )?;
+                vec![walked.unwrap_or(WalkPos::Start)]
             }
-        }
-        Some(rel) => {
-            let Some(symbol) = &rel.symbol else {
-                return Err(RevisionError::RelativeOverwalk {
-                    message: format!(
-                        "Relative revision {} didn't produce {} migrations",
-                        rel.steps,
-                        rel.steps.unsigned_abs()
-                    ),
-                });
-            };
-            let start = match rel.branch.as_deref().filter(|b| !b.is_empty()) {
-                Some(b) => map.resolve(&format!("{b}@{symbol}"))?,
-                None => map.resolve(symbol)?,
-            };
-            let walked = map.walk(start.map_or(WalkPos::Start, WalkPos::Rev), rel.steps, None, true)?;
-            vec![walked.unwrap_or(WalkPos::Start)]
-        }
-    };
+        };
     positions
         .into_iter()
-        .map(|p| p.rev().ok_or_else(|| crash(&format!("`{target}` does not name a revision"))))
+        .map(|p| {
+            p.rev()
+                .ok_or_else(|| crash(&format!("`{target}` does not name a revision")))
+        })
         .collect()
 }
 
@@ -220,7 +239,9 @@ fn upgrade_start(
             if current.len() > 1 {
                 return Err(ambiguous_upgrade());
             }
-            return Ok(map.resolve(&current[0])?.map_or(WalkPos::Start, WalkPos::Rev));
+            return Ok(map
+                .resolve(&current[0])?
+                .map_or(WalkPos::Start, WalkPos::Rev));
         }
         Some(b) => {
             let revs = map.resolve_many(current)?;
@@ -237,7 +258,8 @@ fn upgrade_start(
                         below.insert(d);
                     }
                 }
-                let mut tips: Vec<RevIdx> = active.into_iter().filter(|&a| !below.contains(a)).collect();
+                let mut tips: Vec<RevIdx> =
+                    active.into_iter().filter(|&a| !below.contains(a)).collect();
                 tips.dedup();
                 if tips.is_empty() {
                     vec![WalkPos::Start]
@@ -312,7 +334,11 @@ fn downgrade_target(
                 }
                 match on_branch.as_slice() {
                     [one] => map.rev(*one).id.clone(),
-                    _ => return Err(crash(&format!("no single current revision on branch '{b}'"))),
+                    _ => {
+                        return Err(crash(&format!(
+                            "no single current revision on branch '{b}'"
+                        )));
+                    }
                 }
             }
             None => {
@@ -336,7 +362,12 @@ fn downgrade_target(
         None => map.resolve(&symbol)?,
     };
     let pos = map
-        .walk(start.map_or(WalkPos::Start, WalkPos::Rev), rel.steps, None, true)?
+        .walk(
+            start.map_or(WalkPos::Start, WalkPos::Rev),
+            rel.steps,
+            None,
+            true,
+        )?
         .ok_or_else(|| overwalk(relative_to_current))?;
     Ok((branch, pos.rev()))
 }

@@ -311,15 +311,18 @@ impl Builder {
             .collect();
         let heads: Vec<RevIdx> = self.heads.ones().collect();
         let real_heads: Vec<RevIdx> = self.real_heads.ones().collect();
-        let all_ids = || self.slots.iter().map(|&i| self.revs[i].id.clone()).collect();
+        let all_ids = || {
+            self.slots
+                .iter()
+                .map(|&i| self.revs[i].id.clone())
+                .collect()
+        };
         if heads.is_empty() || bases.is_empty() {
             let revisions = all_ids();
             self.fail(RevisionError::Cycle { revisions });
             return;
         }
-        if let Some(revisions) =
-            self.outside(&heads, &bases, |r| &r.parents, |r| &r.children)
-        {
+        if let Some(revisions) = self.outside(&heads, &bases, |r| &r.parents, |r| &r.children) {
             self.fail(RevisionError::Cycle { revisions });
             return;
         }
@@ -328,9 +331,12 @@ impl Builder {
             self.fail(RevisionError::DependencyCycle { revisions });
             return;
         }
-        if let Some(revisions) =
-            self.outside(&real_heads, &real_bases, |r| &r.all_down, |r| &r.all_children)
-        {
+        if let Some(revisions) = self.outside(
+            &real_heads,
+            &real_bases,
+            |r| &r.all_down,
+            |r| &r.all_children,
+        ) {
             self.fail(RevisionError::DependencyCycle { revisions });
         }
     }

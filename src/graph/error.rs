@@ -107,7 +107,7 @@ impl RevisionError {
             } => {
                 let argument = shown.as_deref().unwrap_or(argument);
                 format!(
-                "Multiple head revisions are present for given argument '{argument}'; please specify \
+                    "Multiple head revisions are present for given argument '{argument}'; please specify \
                  a specific target revision, '<branchname>@{argument}' to narrow to a specific head, \
                  or 'heads' for all heads"
                 )
@@ -152,7 +152,9 @@ impl RevisionError {
                 label,
                 revision,
                 other,
-            } => format!("Branch name '{label}' in revision {revision} already used by revision {other}"),
+            } => format!(
+                "Branch name '{label}' in revision {revision} already used by revision {other}"
+            ),
             Self::BadRevisionId { message } => message.clone(),
             Self::Unreadable { file, message } => format!("{file}: {message}"),
             Self::Overlap { target, others } => format!(

@@ -58,7 +58,10 @@ impl Relative {
             .map_or(s.len(), |(i, _)| i);
         let (symbol, rest) = s.split_at(word_end);
         let sign = rest.chars().next().filter(|c| *c == '+' || *c == '-')?;
-        let digits: String = rest[1..].chars().take_while(|c| c.is_ascii_digit()).collect();
+        let digits: String = rest[1..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
         if digits.is_empty() {
             return None;
         }
@@ -131,7 +134,10 @@ impl RevisionMap {
     }
 
     /// `get_current_head`: the single versioned head (on the branch, if given).
-    pub(crate) fn current_head(&self, branch: Option<&str>) -> Result<Option<RevIdx>, RevisionError> {
+    pub(crate) fn current_head(
+        &self,
+        branch: Option<&str>,
+    ) -> Result<Option<RevIdx>, RevisionError> {
         let heads = match branch {
             Some(b) => self.filter_for_lineage(self.heads(), b)?,
             None => self.heads().to_vec(),
@@ -155,7 +161,11 @@ impl RevisionMap {
     ) -> Result<Vec<RevIdx>, RevisionError> {
         let (ids, branch) = self.resolve_number(check_against)?;
         let mut shares = Vec::new();
-        for s in non_empty(branch.as_deref()).into_iter().map(str::to_string).chain(ids) {
+        for s in non_empty(branch.as_deref())
+            .into_iter()
+            .map(str::to_string)
+            .chain(ids)
+        {
             if let Some(r) = self.revision_for_ident(Some(&s), None)? {
                 shares.push(r);
             }
@@ -269,7 +279,11 @@ impl RevisionMap {
                 }
                 return heads
                     .into_iter()
-                    .map(|h| Ok(self.walk(WalkPos::Rev(self.holder(h)), n, None, true)?.unwrap_or(WalkPos::Start)))
+                    .map(|h| {
+                        Ok(self
+                            .walk(WalkPos::Rev(self.holder(h)), n, None, true)?
+                            .unwrap_or(WalkPos::Start))
+                    })
                     .collect();
             }
         }
@@ -345,7 +359,11 @@ impl RevisionMap {
                             .into_iter()
                             .map(WalkPos::Rev)
                             .collect();
-                        if down.is_empty() { vec![WalkPos::Base] } else { down }
+                        if down.is_empty() {
+                            vec![WalkPos::Base]
+                        } else {
+                            down
+                        }
                     }
                 }
             };
@@ -388,9 +406,15 @@ mod tests {
     #[test]
     fn relative_forms_match_alembics_regex() {
         let r = Relative::parse("head-1").unwrap();
-        assert_eq!((r.branch, r.symbol.as_deref(), r.steps), (None, Some("head"), -1));
+        assert_eq!(
+            (r.branch, r.symbol.as_deref(), r.steps),
+            (None, Some("head"), -1)
+        );
         let r = Relative::parse("net@+2").unwrap();
-        assert_eq!((r.branch.as_deref(), r.symbol, r.steps), (Some("net"), None, 2));
+        assert_eq!(
+            (r.branch.as_deref(), r.symbol, r.steps),
+            (Some("net"), None, 2)
+        );
         let r = Relative::parse("a@b@ab12-3xyz").unwrap();
         assert_eq!(
             (r.branch.as_deref(), r.symbol.as_deref(), r.steps),

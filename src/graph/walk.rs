@@ -40,7 +40,11 @@ impl RevisionMap {
         self.reach(starts, |r| self.up_links(r, links))
     }
 
-    fn reach<'a>(&'a self, starts: &[RevIdx], next: impl Fn(RevIdx) -> &'a [RevIdx]) -> FixedBitSet {
+    fn reach<'a>(
+        &'a self,
+        starts: &[RevIdx],
+        next: impl Fn(RevIdx) -> &'a [RevIdx],
+    ) -> FixedBitSet {
         let mut seen = self.empty_set();
         let mut stack = starts.to_vec();
         while let Some(r) = stack.pop() {
@@ -53,7 +57,10 @@ impl RevisionMap {
 
     /// Ancestors (with dependencies) of the targets, refusing targets that are ancestors of one
     /// another: `_get_ancestor_nodes(..., check=True)`, including which target Alembic names.
-    pub(crate) fn ancestors_checked(&self, targets: &[RevIdx]) -> Result<FixedBitSet, RevisionError> {
+    pub(crate) fn ancestors_checked(
+        &self,
+        targets: &[RevIdx],
+    ) -> Result<FixedBitSet, RevisionError> {
         let mut seen = self.empty_set();
         let mut target_set = self.empty_set();
         for &t in targets {
@@ -118,7 +125,9 @@ impl RevisionMap {
         while !current.is_empty() && budget > 0 {
             budget -= 1;
             let candidate = current[i];
-            if let Some(j) = (0..ancestors.len()).find(|&j| j != i && ancestors[j].contains(candidate)) {
+            if let Some(j) =
+                (0..ancestors.len()).find(|&j| j != i && ancestors[j].contains(candidate))
+            {
                 i = j;
                 continue;
             }
@@ -165,5 +174,13 @@ impl RevisionMap {
     }
     pub(crate) fn normalized_down(&self, r: RevIdx) -> &[RevIdx] {
         &self.revs[r].norm_down
+    }
+}
+
+impl RevisionMap {
+    /// How many revisions descend from `r` (itself included), following every link.
+    pub fn descendants_count(&self, r: RevIdx) -> usize {
+        self.descendants(&[r], Links::WithDependencies)
+            .count_ones(..)
     }
 }

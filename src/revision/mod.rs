@@ -32,9 +32,13 @@ pub enum Literal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Value {
-    Literal { value: Literal },
+    Literal {
+        value: Literal,
+    },
     /// Not statically evaluable (a call, an attribute, an unknown name...). `expr` is the source text.
-    NonLiteral { expr: String },
+    NonLiteral {
+        expr: String,
+    },
 }
 
 /// The last module-level binding of a name (Python semantics: the last assignment wins).
@@ -115,9 +119,17 @@ pub enum NormalizeError {
     #[error("module has no attribute 'down_revision'")]
     NoDownRevision,
     #[error("`{name}` is not a literal: {expr}")]
-    NonLiteral { name: String, expr: String, span: Span },
+    NonLiteral {
+        name: String,
+        expr: String,
+        span: Span,
+    },
     #[error("`{name}` must be a string or a sequence of strings, not {found}")]
-    WrongType { name: String, found: String, span: Span },
+    WrongType {
+        name: String,
+        found: String,
+        span: Span,
+    },
 }
 
 mod docstring;

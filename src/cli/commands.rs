@@ -1,0 +1,333 @@
+//! One function per subcommand; each loads what it needs and writes one format.
+
+use std::io::Write;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::args::{CheckFormat, Command, DataFormat, DirectionArg, ExportFormat};
+use super::{Cli, CmdResult, Failure, config_options};
+use migscope::diagnose::{self, Diagnostic, Expectations, Severity};
+use migscope::graph::{RevisionError, RevisionMap};
+use migscope::plan::{self, Direction, Plan};
+use migscope::project::Project;
+use migscope::render::{self, export};
+
+pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
+    let opts = config_options(cli)?;
+    let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
+    let map = &project.map;
+    match cli
+        .command
+        .as_ref()
+        .unwrap_or(&Command::Graph { ascii: false })
+    {
+        Command::Graph { ascii } => graph(map, *ascii, color, out),
+        Command::Heads {
+            resolve_dependencies,
+            format,
+        } => {
+            let heads = if *resolve_dependencies {
+                map.real_heads()
+            } else {
+                map.heads()
+            };
+            id_list(out, "heads", &map.ids(heads), *format)
+        }
+        Command::Bases { format } => id_list(out, "bases", &map.ids(map.bases()), *format),
+        Command::History { format } => history(map, *format, out),
+        Command::Show { rev, format } => show(&project, rev, *format, out),
+        Command::Plan {
+            to,
+            from,
+            direction,
+            format,
+        } => plan_cmd(map, to, from, *direction, *format, out),
+        Command::Check { format } => check(&project, cli, *format, out),
+        Command::Export { format } => export_cmd(map, *format, out),
+    }
+}
+
+fn revision_failure(e: RevisionError, format: DataFormat) -> Failure {
+    Failure::Revision(e, format == DataFormat::Json)
+}
+
+fn id_list(out: &mut dyn Write, key: &str, ids: &[String], format: DataFormat) -> CmdResult {
+    match format {
+        DataFormat::Text => {
+            for id in ids {
+                writeln!(out, "{id}")?;
+            }
+        }
+        DataFormat::Json => writeln!(out, "{}", json!({ key: ids }))?,
+    }
+    Ok(())
+}
+
+fn history(map: &RevisionMap, format: DataFormat, out: &mut dyn Write) -> CmdResult {
+    let order = plan::history(map).map_err(|e| revision_failure(e, format))?;
+    match format {
+        DataFormat::Text => {
+            for r in order {
+                writeln!(out, "{}", render::history_line(map, r))?;
+            }
+        }
+        DataFormat::Json => {
+            let revisions: Vec<_> = order.iter().map(|&r| render::summary(map, r)).collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&json!({ "revisions": revisions })).context("JSON")?
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn show(project: &Project, rev: &str, format: DataFormat, out: &mut dyn Write) -> CmdResult {
+    let map = &project.map;
+    let r = map
+        .check_loadable()
+        .and_then(|()| map.resolve(rev))
+        .map_err(|e| revision_failure(e, format))?;
+    let Some(r) = r else {
+        return Err(revision_failure(
+            RevisionError::Unknown {
+                argument: rev.to_string(),
+                detail: format!("'{rev}' names no revision (it means the empty database)"),
+            },
+            format,
+        ));
+    };
+    let diags: Vec<Diagnostic> = diagnose::diagnose(map, &expectations(project, &[]))
+        .into_iter()
+        .filter(|d| d.revision.as_deref() == Some(map.rev(r).id.as_str()))
+        .collect();
+    match format {
+        DataFormat::Text => {
+            write!(out, "{}", render::log_entry(map, r))?;
+            if !diags.is_empty() {
+                writeln!(out, "\nProblems:")?;
+                for d in &diags {
+                    writeln!(out, "  {}[{}]: {}", d.severity.as_str(), d.code, d.message)?;
+                }
+            }
+        }
+        DataFormat::Json => {
+            let value = json!({ "revision": render::summary(map, r), "diagnostics": diags });
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).context("JSON")?
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn plan_cmd(
+    map: &RevisionMap,
+    to: &str,
+    from: &[String],
+    direction: DirectionArg,
+    format: DataFormat,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let from: Vec<String> = from.iter().filter(|s| !s.is_empty()).cloned().collect();
+    let result = match direction {
+        DirectionArg::Upgrade => plan::upgrade(map, &from, to),
+        DirectionArg::Downgrade => plan::downgrade(map, &from, to),
+        DirectionArg::Auto => auto_plan(map, &from, to),
+    };
+    let plan = result.map_err(|e| revision_failure(e, format))?;
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
+    let ids = map.ids(&plan.revisions);
+    match format {
+        DataFormat::Text => {
+            for id in &ids {
+                writeln!(out, "{id}")?;
+            }
+        }
+        DataFormat::Json => {
+            let direction = match plan.direction {
+                Direction::Upgrade => "upgrade",
+                Direction::Downgrade => "downgrade",
+            };
+            let value = json!({ "direction": direction, "from": from, "target": to, "revisions": ids, "warnings": plan.warnings });
+            writeln!(out, "{value}")?;
+        }
+    }
+    Ok(())
+}
+
+/// An upgrade when the target is ahead, a downgrade when it is behind (see the CLI contract).
+fn auto_plan(map: &RevisionMap, from: &[String], to: &str) -> Result<Plan, RevisionError> {
+    let up = plan::upgrade(map, from, to);
+    if matches!(&up, Ok(p) if !p.revisions.is_empty()) {
+        return up;
+    }
+    match plan::downgrade(map, from, to) {
+        Ok(down) if !down.revisions.is_empty() => Ok(down),
+        Ok(_) => up,
+        Err(e) => up.or(Err(e)),
+    }
+}
+
+fn expectations(project: &Project, extra: &[String]) -> Expectations {
+    let mut branches = project.config.migscope.branches.clone();
+    branches.extend(extra.iter().cloned());
+    Expectations { branches }
+}
+
+fn check(project: &Project, cli: &Cli, format: CheckFormat, out: &mut dyn Write) -> CmdResult {
+    let map = &project.map;
+    let mut diags = diagnose::diagnose(map, &expectations(project, &cli.global.branches));
+    for w in &project.discovery_warnings {
+        diags.push(Diagnostic {
+            code: "file-loaded-twice",
+            severity: Severity::Warning,
+            message: w.clone(),
+            revision: None,
+            file: None,
+            line: None,
+            column: None,
+            fix: "List each versions directory once in version_locations".into(),
+        });
+    }
+    let errors = diagnose::count(&diags, Severity::Error);
+    let warnings = diagnose::count(&diags, Severity::Warning);
+    match format {
+        CheckFormat::Text => {
+            for d in &diags {
+                let at = match (&d.file, d.line) {
+                    (Some(f), Some(l)) => format!("{}:{l}: ", f.display()),
+                    (Some(f), None) => format!("{}: ", f.display()),
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "{at}{}[{}]: {}",
+                    d.severity.as_str(),
+                    d.code,
+                    d.message
+                )?;
+                writeln!(out, "    fix: {}", d.fix)?;
+            }
+            writeln!(
+                out,
+                "{} revisions, {} heads, {} bases: {errors} errors, {warnings} warnings",
+                map.revisions().iter().filter(|r| !r.phantom).count(),
+                map.heads().len(),
+                map.bases().len()
+            )?;
+        }
+        CheckFormat::Json => {
+            let value = json!({
+                "revisions": map.revisions().iter().filter(|r| !r.phantom).count(),
+                "heads": map.ids(map.heads()),
+                "bases": map.ids(map.bases()),
+                "errors": errors,
+                "warnings": warnings,
+                "diagnostics": diags,
+            });
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).context("JSON")?
+            )?;
+        }
+        CheckFormat::Github => {
+            for d in &diags {
+                let level = match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Info => "notice",
+                };
+                let mut props = Vec::new();
+                if let Some(f) = &d.file {
+                    props.push(format!(
+                        "file={}",
+                        github_escape_property(&f.display().to_string())
+                    ));
+                }
+                if let Some(l) = d.line {
+                    props.push(format!("line={l}"));
+                }
+                if let Some(c) = d.column {
+                    props.push(format!("col={c}"));
+                }
+                props.push(format!(
+                    "title={}",
+                    github_escape_property(&format!("migscope {}", d.code))
+                ));
+                let message = format!("{} Fix: {}", d.message, d.fix);
+                writeln!(
+                    out,
+                    "::{level} {}::{}",
+                    props.join(","),
+                    github_escape_data(&message)
+                )?;
+            }
+        }
+    }
+    if errors > 0 {
+        Err(Failure::Findings)
+    } else {
+        Ok(())
+    }
+}
+
+/// GitHub workflow commands: `%`, CR and LF are escaped in data; `:` and `,` too in properties.
+fn github_escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn github_escape_property(s: &str) -> String {
+    github_escape_data(s)
+        .replace(':', "%3A")
+        .replace(',', "%2C")
+}
+
+fn export_cmd(map: &RevisionMap, format: ExportFormat, out: &mut dyn Write) -> CmdResult {
+    match format {
+        ExportFormat::Dot => write!(out, "{}", export::dot(map))?,
+        ExportFormat::Mermaid => write!(out, "{}", export::mermaid(map))?,
+        ExportFormat::Json => {
+            let revisions: Vec<_> = (0..map.len())
+                .filter(|&r| !map.rev(r).phantom)
+                .map(|r| render::summary(map, r))
+                .collect();
+            let value = json!({
+                "heads": map.ids(map.heads()),
+                "real_heads": map.ids(map.real_heads()),
+                "bases": map.ids(map.bases()),
+                "branch_labels": map.labels().iter().map(|(l, r)| (l.clone(), map.rev(*r).id.clone())).collect::<std::collections::BTreeMap<_, _>>(),
+                "revisions": revisions,
+                "alembic_error": map.alembic_error().map(RevisionError::report),
+            });
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).context("JSON")?
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn graph(map: &RevisionMap, ascii: bool, color: bool, out: &mut dyn Write) -> CmdResult {
+    let rows = render::rows::graph_rows(map);
+    let glyphs = if ascii {
+        render::lanes::GlyphSet::Ascii
+    } else {
+        render::lanes::GlyphSet::Unicode
+    };
+    for line in render::rows::render_graph(&rows, glyphs, color) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! A project on disk, read once: its configuration, its revision files in load order, and the map.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::config::{self, ConfigError, ConfigOptions, ProjectConfig};
+use crate::discover;
+use crate::graph::RevisionMap;
+use crate::revision::{self, RevisionRecord};
+
+#[derive(Debug)]
+pub struct Project {
+    pub config: ProjectConfig,
+    pub map: RevisionMap,
+    /// Alembic's discovery warnings ("loaded twice").
+    pub discovery_warnings: Vec<String>,
+    /// Configured version locations that do not exist (Alembic skips them silently).
+    pub missing_locations: Vec<PathBuf>,
+}
+
+impl Project {
+    /// Resolves the configuration and reads every revision file.
+    pub fn load(opts: &ConfigOptions) -> Result<Project, ConfigError> {
+        let config = config::load(opts)?;
+        Ok(Self::from_config(config))
+    }
+
+    /// Reads the revision files a resolved configuration points at.
+    pub fn from_config(config: ProjectConfig) -> Project {
+        let discovery = discover::revision_files(&config.version_locations, config.recursive);
+        let records = read_all(&discovery.files);
+        Project {
+            map: RevisionMap::build(records),
+            config,
+            discovery_warnings: discovery.warnings,
+            missing_locations: discovery.missing_locations,
+        }
+    }
+}
+
+/// Reads files in parallel, keeping load order (Alembic's tie-breaker everywhere).
+pub fn read_all(files: &[PathBuf]) -> Vec<RevisionRecord> {
+    files.par_iter().map(|f| revision::read_file(f)).collect()
+}

@@ -1,0 +1,21 @@
+//! Shared helpers for migscope's integration tests.
+//!
+//! * [`venv`]: the project-local `.venv` with the pinned alembic
+//!   ([`venv::alembic_python`]).
+//! * [`oracle`]: batch runner for `tests/alembic/oracle.py` (real alembic).
+//! * [`generator`]: random revision graphs written as migration files.
+//! * [`model`]: graph description and random upgrade/downgrade queries.
+//! * [`cli`]: running the `migscope` binary.
+//! * [`compare`]: migscope output vs Alembic answers, error-code mapping.
+//! * [`harness`]: many graphs through both sides, failure reports.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+pub mod cli;
+pub mod compare;
+pub mod generator;
+pub mod harness;
+pub mod model;
+pub mod oracle;
+pub mod venv;
