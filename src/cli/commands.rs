@@ -86,11 +86,11 @@ fn history(map: &RevisionMap, format: DataFormat, out: &mut dyn Write) -> CmdRes
 
 fn show(project: &Project, rev: &str, format: DataFormat, out: &mut dyn Write) -> CmdResult {
     let map = &project.map;
-    let r = map
+    let revs = map
         .check_loadable()
-        .and_then(|()| map.resolve(rev))
+        .and_then(|()| map.resolve_for_show(rev))
         .map_err(|e| revision_failure(e, format))?;
-    let Some(r) = r else {
+    if revs.is_empty() {
         return Err(revision_failure(
             RevisionError::Unknown {
                 argument: rev.to_string(),
@@ -98,27 +98,36 @@ fn show(project: &Project, rev: &str, format: DataFormat, out: &mut dyn Write) -
             },
             format,
         ));
+    }
+    let all = diagnose::diagnose(map, &expectations(project, &[]));
+    let about = |r: usize| -> Vec<&Diagnostic> {
+        all.iter()
+            .filter(|d| d.revision.as_deref() == Some(map.rev(r).id.as_str()))
+            .collect()
     };
-    let diags: Vec<Diagnostic> = diagnose::diagnose(map, &expectations(project, &[]))
-        .into_iter()
-        .filter(|d| d.revision.as_deref() == Some(map.rev(r).id.as_str()))
-        .collect();
     match format {
         DataFormat::Text => {
-            write!(out, "{}", render::log_entry(map, r))?;
-            if !diags.is_empty() {
-                writeln!(out, "\nProblems:")?;
-                for d in &diags {
-                    writeln!(out, "  {}[{}]: {}", d.severity.as_str(), d.code, d.message)?;
+            for &r in &revs {
+                writeln!(out, "{}", render::log_entry(map, r))?;
+                let diags = about(r);
+                if !diags.is_empty() {
+                    writeln!(out, "Problems:")?;
+                    for d in diags {
+                        writeln!(out, "  {}[{}]: {}", d.severity.as_str(), d.code, d.message)?;
+                    }
+                    writeln!(out)?;
                 }
             }
         }
         DataFormat::Json => {
-            let value = json!({ "revision": render::summary(map, r), "diagnostics": diags });
+            let entries: Vec<_> = revs
+                .iter()
+                .map(|&r| json!({ "revision": render::summary(map, r), "diagnostics": about(r) }))
+                .collect();
             writeln!(
                 out,
                 "{}",
-                serde_json::to_string_pretty(&value).context("JSON")?
+                serde_json::to_string_pretty(&json!({ "revisions": entries })).context("JSON")?
             )?;
         }
     }

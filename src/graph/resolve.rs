@@ -296,6 +296,28 @@ impl RevisionMap {
             .collect()
     }
 
+    /// What `alembic show` shows for an identifier (`get_revisions`: `heads` shows every head),
+    /// extended to relative forms with a symbol (`head-1`, `abc1+2`), which Alembic's `show` rejects.
+    pub fn resolve_for_show(&self, id: &str) -> Result<Vec<RevIdx>, RevisionError> {
+        let plain = self.resolve_all(id);
+        if let (Err(RevisionError::Unknown { .. }), Some(rel)) = (&plain, Relative::parse(id)) {
+            if let Some(symbol) = &rel.symbol {
+                let start = match rel.branch.as_deref().filter(|b| !b.is_empty()) {
+                    Some(b) => self.resolve(&format!("{b}@{symbol}"))?,
+                    None => self.resolve(symbol)?,
+                };
+                let start = start.map_or(WalkPos::Start, WalkPos::Rev);
+                if let Some(pos) = self.walk(start, rel.steps, None, true)? {
+                    return Ok(pos.rev().into_iter().collect());
+                }
+                return Err(RevisionError::RelativeOverwalk {
+                    message: format!("{id} walks past the end of the history"),
+                });
+            }
+        }
+        Ok(plain?.into_iter().filter_map(WalkPos::rev).collect())
+    }
+
     /// `get_revisions` over several identifiers (e.g. the rows of the version table).
     pub fn resolve_many(&self, ids: &[String]) -> Result<Vec<RevIdx>, RevisionError> {
         let mut out = Vec::new();
