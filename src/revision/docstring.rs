@@ -7,7 +7,7 @@ use super::{Docstring, Span};
 /// in the file (used to find the file line of `Revises:`), `span` where that literal starts.
 pub(super) fn build(value: String, source: &str, span: Span) -> Docstring {
     let message = doc_message(&value).to_string();
-    let revises = field(&value, "Revises:");
+    let [revision_id, revises, create_date] = fields(&value);
     let revises_line = revises
         .as_ref()
         .and_then(|_| revises_line(&value, source, span));
@@ -15,11 +15,30 @@ pub(super) fn build(value: String, source: &str, span: Span) -> Docstring {
         message,
         revises,
         revises_line,
-        create_date: field(&value, "Create Date:"),
-        revision_id: field(&value, "Revision ID:"),
+        create_date,
+        revision_id,
         raw: value,
         span,
     }
+}
+
+const LABELS: [&str; 3] = ["Revision ID:", "Revises:", "Create Date:"];
+
+/// The trimmed values of the first line starting with each of [`LABELS`], in one pass.
+fn fields(value: &str) -> [Option<String>; 3] {
+    let mut found: [Option<String>; 3] = Default::default();
+    for line in value.lines() {
+        let line = line.trim_start();
+        if !line.starts_with(['R', 'C']) {
+            continue;
+        }
+        for (label, slot) in LABELS.iter().zip(found.iter_mut()) {
+            if slot.is_none() {
+                *slot = line.strip_prefix(label).map(|rest| rest.trim().to_string());
+            }
+        }
+    }
+    found
 }
 
 /// `re.split("\n\n", doc.strip())[0]`.
@@ -31,13 +50,6 @@ fn doc_message(value: &str) -> &str {
 /// Python's `str.isspace`, which unlike Rust's also counts the ASCII separators 0x1C..=0x1F.
 fn is_python_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-fn field(value: &str, label: &str) -> Option<String> {
-    value
-        .lines()
-        .find_map(|line| line.trim_start().strip_prefix(label))
-        .map(|rest| rest.trim().to_string())
 }
 
 /// The file line of the `Revises:` line. Read from the source so that escaped or continued lines

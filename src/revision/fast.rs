@@ -39,7 +39,7 @@ pub(super) fn read(src: &str) -> Option<Extract> {
             }
             in_block = true;
             block_open = false;
-            lx.tokens(Mode::Line)?;
+            lx.block_line()?;
             continue;
         }
         if block_open {
@@ -161,6 +161,49 @@ const IS_IDENT: [bool; 256] = {
     }
     t
 };
+
+/// Bytes [`Lexer::block_line`] must look at; it skips everything else.
+const STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = !matches!(CLASS[i], OTHER | IDENT | DIGIT | SPACE);
+        i += 1;
+    }
+    // First letters of the four names.
+    t[b'r' as usize] = true;
+    t[b'd' as usize] = true;
+    t[b'b' as usize] = true;
+    t
+};
+
+/// Whether one of the four names starts at `pos` as a whole identifier.
+fn name_at(b: &[u8], pos: usize) -> bool {
+    if pos > 0 && IS_IDENT[usize::from(b[pos - 1])] {
+        return false;
+    }
+    let rest = &b[pos..];
+    let len = match rest[0] {
+        b'r' if rest.starts_with(b"revision") => 8,
+        b'd' if rest.starts_with(b"down_revision") => 13,
+        b'd' if rest.starts_with(b"depends_on") => 10,
+        b'b' if rest.starts_with(b"branch_labels") => 13,
+        _ => return false,
+    };
+    !rest.get(len).is_some_and(|c| IS_IDENT[usize::from(*c)])
+}
+
+/// The length of the string prefix just before the quote at `pos`; `None` when an identifier
+/// that is not a prefix touches the quote.
+fn prefix_before(b: &[u8], pos: usize) -> Option<usize> {
+    let run = b[..pos]
+        .iter()
+        .rev()
+        .take(3)
+        .take_while(|c| IS_IDENT[usize::from(**c)])
+        .count();
+    string_prefix(&b[pos - run..pos]).map(|_| run)
+}
 
 fn is_ident_byte(b: u8) -> bool {
     IS_IDENT[usize::from(b)]
@@ -651,6 +694,75 @@ impl Lexer<'_> {
         (mode == Mode::Line && self.depth == 0).then_some(last)
     }
 
+    /// An indented logical line (a block body), consumed through its newline. Only strings,
+    /// comments, brackets, continuations and the four names matter here, so everything else is
+    /// skipped without being tokenized: this is where most of a revision file's bytes are.
+    fn block_line(&mut self) -> Option<()> {
+        let b = self.b;
+        let mut pos = self.pos;
+        loop {
+            while pos < b.len() && !STOP[usize::from(b[pos])] {
+                pos += 1;
+            }
+            let Some(&c) = b.get(pos) else {
+                self.pos = pos;
+                return (self.depth == 0).then_some(());
+            };
+            match c {
+                b'\n' => {
+                    pos += 1;
+                    self.line += 1;
+                    self.line_start = pos;
+                    if self.depth == 0 {
+                        self.pos = pos;
+                        return Some(());
+                    }
+                }
+                b'#' => pos = memchr_newline(b, pos),
+                b'"' | b'\'' => {
+                    self.pos = pos - prefix_before(b, pos)?;
+                    self.string_token_any()?;
+                    pos = self.pos;
+                }
+                b'r' | b'd' | b'b' => {
+                    if name_at(b, pos) {
+                        return None;
+                    }
+                    pos += 1;
+                }
+                b'\\' => {
+                    if b.get(pos + 1) != Some(&b'\n') || pos + 2 >= b.len() {
+                        return None;
+                    }
+                    pos += 2;
+                    self.line += 1;
+                    self.line_start = pos;
+                }
+                b'(' | b'[' | b'{' => {
+                    if self.depth == MAX_DEPTH {
+                        return None;
+                    }
+                    self.stack[self.depth] = c;
+                    self.depth += 1;
+                    pos += 1;
+                }
+                b')' | b']' | b'}' => {
+                    let open = match c {
+                        b')' => b'(',
+                        b']' => b'[',
+                        _ => b'{',
+                    };
+                    if self.depth == 0 || self.stack[self.depth - 1] != open {
+                        return None;
+                    }
+                    self.depth -= 1;
+                    pos += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// Any string token, only checked to be well formed.
     fn string_token_any(&mut self) -> Option<()> {
         let (_, _, fstring, content_start, triple, end) = self.scan_string()?;
@@ -726,29 +838,22 @@ mod tests {
         files
     }
 
-    /// Both paths on the same decoded text; `None` when the fast path declined.
-    fn both(src: &str) -> (Option<Extract>, Extract) {
-        (read(src), super::super::parse::read(src, "test.py"))
-    }
-
     /// The fast path must either decline or agree exactly with the full parser on any file the
     /// parser accepts. (On one it rejects for grammar the lexer cannot see, such as Python 3.12
     /// syntax, the fast path's reading is the better one and is not compared.)
     fn assert_agree(name: &str, src: &str) -> bool {
-        let (fast, full) = both(src);
+        let Some(fast) = read(src) else {
+            return false;
+        };
+        let full = super::super::parse::read(src, "test.py");
         let parsed = !full
             .issues
             .iter()
             .any(|i| matches!(i, ReadIssue::Unparsable { .. }));
-        if let Some(fast) = &fast
-            && parsed
-        {
-            assert_eq!(
-                fast, &full,
-                "fast and full paths disagree on {name}:\n{src}"
-            );
+        if parsed {
+            assert_eq!(fast, full, "fast and full paths disagree on {name}:\n{src}");
         }
-        fast.is_some()
+        true
     }
 
     #[test]
@@ -842,7 +947,7 @@ mod tests {
                 String::new()
             }
         };
-        let indent = if variant % 2 == 0 { "    " } else { "\t" };
+        let indent = if variant & 1 == 0 { "    " } else { "\t" };
         let docstring = match variant % 3 {
             0 => "\"\"\"message line\n\nRevision ID: r1\nRevises: p1\nCreate Date: 2024-01-01 00:00:00\n\n\"\"\"\n".to_string(),
             1 => "# leading comment\n'''single-quoted docstring with \\'escapes\\' and \\\\ backslash'''  # trailing\n".to_string(),
@@ -900,7 +1005,9 @@ mod tests {
     fn agreement_holds_on_every_truncation_of_the_fixtures() {
         for (path, bytes) in fixtures() {
             let (text, _) = decode(&bytes);
-            for end in (0..=text.len()).filter(|i| text.is_char_boundary(*i)) {
+            // Every cut through the header (where the identifiers are), a sample of the body.
+            let cuts = (0..=text.len()).filter(|i| *i < 800 || i % 7 == 0 || *i == text.len());
+            for end in cuts.filter(|i| text.is_char_boundary(*i)) {
                 assert_agree(&format!("{} cut at {end}", path.display()), &text[..end]);
             }
         }
@@ -941,7 +1048,7 @@ mod tests {
             .map(|(_, bytes)| decode(bytes).0.into_owned())
             .filter(|s| !s.is_empty())
             .collect();
-        for round in 0..3000 {
+        for round in 0..2000 {
             let mut text = sources[round % sources.len()].clone();
             for _ in 0..rng.random_range(1..4) {
                 let mut at = rng.random_range(0..=text.len());

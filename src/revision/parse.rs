@@ -477,9 +477,7 @@ fn collect_try(
 ) {
     collect_block(&[body], found);
     for ast::ExceptHandler::ExceptHandler(h) in handlers {
-        if let Some(n) = &h.name
-            && ident_slot(n.as_str()).is_some()
-        {
+        if let Some(n) = h.name.as_ref().filter(|n| ident_slot(n.as_str()).is_some()) {
             found.push((n.to_string(), h.start()));
         }
         collect_block(&[&h.body], found);
