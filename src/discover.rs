@@ -44,40 +44,46 @@ pub struct Discovery {
 /// skipped (as Alembic does) and noted in [`Discovery::warnings`].
 pub fn revision_files(locations: &[PathBuf], recursive: bool) -> Discovery {
     let mut out = Discovery::default();
-    // Alembic's `dupes` set spans all locations and holds every listed file, not only `.py`
-    // files, so overlapping locations warn about README files too.
-    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut listed: Vec<Listed> = Vec::new();
     for location in locations {
         // `Path.exists()` follows symlinks: a dangling symlink counts as missing.
         if fs::metadata(location).is_err() {
             out.missing_locations.push(location.clone());
             continue;
         }
-        let listed = list_location(location, recursive, &mut out.warnings);
-        for file in listed {
-            if !seen.insert(file.clone()) {
+        list_location(location, recursive, &mut listed, &mut out.warnings);
+    }
+    // Alembic's `dupes` set spans all locations and holds every listed file, not only `.py`
+    // files, so overlapping locations warn about README files too. The set borrows the paths
+    // (keyed by raw bytes: `Path`'s Hash walks components, which is several times slower, and
+    // canonical paths have nothing to normalise), so de-duplication allocates nothing per file.
+    let mut keep = vec![false; listed.len()];
+    {
+        let mut seen: HashSet<&OsStr> = HashSet::with_capacity(listed.len());
+        for (item, keep) in listed.iter().zip(keep.iter_mut()) {
+            if !seen.insert(item.real.as_os_str()) {
                 out.warnings.push(format!(
                     "File {} loaded twice! ignoring. Please ensure version_locations is unique.",
-                    file.display()
+                    item.real.display()
                 ));
                 continue;
             }
-            let Some(name) = file.file_name() else {
-                continue;
-            };
-            if is_revision_file_name(name) {
-                if name.as_encoded_bytes().ends_with(b"\n") {
-                    out.warnings.push(format!(
-                        "{}: the file name ends with a newline; Alembic's name filter accepts it \
-                         but Alembic then fails with an AssertionError when loading it. Rename \
-                         the file.",
-                        file.display()
-                    ));
-                }
-                out.files.push(file);
+            *keep = item.is_revision;
+            if item.is_revision && item.real.as_os_str().as_encoded_bytes().ends_with(b"\n") {
+                out.warnings.push(format!(
+                    "{}: the file name ends with a newline; Alembic's name filter accepts it \
+                     but Alembic then fails with an AssertionError when loading it. Rename \
+                     the file.",
+                    item.real.display()
+                ));
             }
         }
     }
+    out.files = listed
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item.real))
+        .collect();
     out
 }
 
@@ -105,6 +111,12 @@ struct Entry {
     is_symlink: bool,
 }
 
+/// A listed file: its real path, and whether the name filter accepts the real name.
+struct Listed {
+    real: PathBuf,
+    is_revision: bool,
+}
+
 /// A directory waiting to be visited: the path as walked (its last component decides the
 /// `__pycache__` rule) and its real path (so files need no per-file `canonicalize`).
 struct Pending {
@@ -112,9 +124,14 @@ struct Pending {
     real: PathBuf,
 }
 
-/// Lists one location's files (every name, unfiltered) as real paths, in walk order.
-fn list_location(location: &Path, recursive: bool, warnings: &mut Vec<String>) -> Vec<PathBuf> {
-    let mut files = Vec::new();
+/// Appends one location's files (every name, unfiltered) to `files` as real paths, in walk
+/// order.
+fn list_location(
+    location: &Path,
+    recursive: bool,
+    files: &mut Vec<Listed>,
+    warnings: &mut Vec<String>,
+) {
     let real_root = match fs::canonicalize(location) {
         Ok(real) => real,
         Err(err) => {
@@ -122,7 +139,7 @@ fn list_location(location: &Path, recursive: bool, warnings: &mut Vec<String>) -
                 "cannot resolve version location {}: {err}; skipping it",
                 location.display()
             ));
-            return files;
+            return;
         }
     };
     if !real_root.is_dir() {
@@ -131,7 +148,7 @@ fn list_location(location: &Path, recursive: bool, warnings: &mut Vec<String>) -
             "version location {} is not a directory; skipping it",
             location.display()
         ));
-        return files;
+        return;
     }
     // An explicit stack visits directories in the same pre-order as the recursive generator
     // in Python 3.11's `os.walk` (and 3.12's `Path.walk`), without deep native recursion.
@@ -152,7 +169,7 @@ fn list_location(location: &Path, recursive: bool, warnings: &mut Vec<String>) -
         if !is_pycache {
             sort_py(&mut names);
             for entry in &names {
-                files.push(real_path_of(&dir.real, &dir.path, entry));
+                files.push(listed_file(&dir.real, &dir.path, entry));
             }
             if !recursive {
                 break;
@@ -171,7 +188,6 @@ fn list_location(location: &Path, recursive: bool, warnings: &mut Vec<String>) -
             });
         }
     }
-    files
 }
 
 /// Reads one directory. Like `os.walk` without `onerror`, any error (also midway through the
@@ -218,13 +234,19 @@ fn read_entries(dir: &Path, warnings: &mut Vec<String>) -> Option<Vec<Entry>> {
     Some(entries)
 }
 
-/// The real path Alembic's `Path.resolve()` gives for an entry. A non-symlink entry of a
-/// directory whose real path is known resolves to `real_dir/name` without a syscall.
-fn real_path_of(real_dir: &Path, dir: &Path, entry: &Entry) -> PathBuf {
+/// The real path Alembic's `Path.resolve()` gives for an entry, and the name filter applied
+/// to the real name. A non-symlink entry of a directory whose real path is known resolves to
+/// `real_dir/name` without a syscall.
+fn listed_file(real_dir: &Path, dir: &Path, entry: &Entry) -> Listed {
     if !entry.is_symlink {
-        return real_dir.join(&entry.name);
+        return Listed {
+            real: real_dir.join(&entry.name),
+            is_revision: is_revision_file_name(&entry.name),
+        };
     }
-    resolve_lenient(&dir.join(&entry.name), 0)
+    let real = resolve_lenient(&dir.join(&entry.name), 0);
+    let is_revision = real.file_name().is_some_and(is_revision_file_name);
+    Listed { real, is_revision }
 }
 
 /// `Path.resolve(strict=False)`: like `canonicalize`, but a dangling symlink resolves as far
