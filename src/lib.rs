@@ -12,3 +12,4 @@ pub mod plan;
 pub mod project;
 pub mod render;
 pub mod revision;
+pub mod schema;
