@@ -28,10 +28,24 @@ impl Project {
 
     /// Reads the revision files a resolved configuration points at.
     pub fn from_config(config: ProjectConfig) -> Project {
+        let timing = std::env::var_os("MIGSCOPE_TIMING").is_some();
+        let t0 = std::time::Instant::now();
         let discovery = discover::revision_files(&config.version_locations, config.recursive);
+        let t1 = std::time::Instant::now();
         let records = read_all(&discovery.files);
+        let t2 = std::time::Instant::now();
+        let map = RevisionMap::build(records);
+        if timing {
+            // Phase timings for benchmarking, on stderr so outputs stay comparable.
+            eprintln!(
+                "timing: discover {:?}, read {:?}, build {:?}",
+                t1 - t0,
+                t2 - t1,
+                t2.elapsed()
+            );
+        }
         Project {
-            map: RevisionMap::build(records),
+            map,
             config,
             discovery_warnings: discovery.warnings,
             missing_locations: discovery.missing_locations,

@@ -210,17 +210,18 @@ impl Builder {
         for idx in 0..n {
             let mut parents = Vec::new();
             let mut missing = Vec::new();
-            for down in self.revs[idx].down.clone() {
-                if down == self.revs[idx].id {
+            let rev = &self.revs[idx];
+            for down in &rev.down {
+                if *down == rev.id {
                     continue; // a self-loop, already reported
                 }
-                if let Some(&p) = self.index.get(&down) {
+                if let Some(&p) = self.index.get(down) {
                     parents.push(p);
-                } else if let Some(&p) = self.label_index.get(&down) {
+                } else if let Some(&p) = self.label_index.get(down) {
                     self.label_parents.push(down.clone());
                     parents.push(p);
                 } else {
-                    missing.push(down);
+                    missing.push(down.clone());
                 }
             }
             let all_down = dedupe(parents.iter().chain(&self.revs[idx].resolved_deps).copied());
@@ -242,7 +243,8 @@ impl Builder {
                     referenced_from: from,
                 });
             }
-            for p in self.revs[idx].all_down.clone() {
+            for k in 0..self.revs[idx].all_down.len() {
+                let p = self.revs[idx].all_down[k];
                 let versioned = self.revs[idx].parents.contains(&p);
                 self.revs[p].all_children.push(idx);
                 self.real_heads.set(p, false);
@@ -374,13 +376,41 @@ impl Builder {
 
     /// `_add_branches`: labels spread to every descendant and, when the descendants form a single
     /// chain, from its tip down past the labelled revision until a real branch point or merge point.
+    /// Label sets are bitmasks over the distinct labels: a label can reach thousands of revisions.
     fn propagate_labels(&mut self) {
-        for idx in 0..self.revs.len() {
+        let mut names: Vec<String> = Vec::new();
+        for rev in &self.revs {
+            for l in &rev.own_labels {
+                if !names.contains(l) {
+                    names.push(l.clone());
+                }
+            }
+        }
+        if names.is_empty() {
+            return;
+        }
+        let n = self.revs.len();
+        let words = names.len().div_ceil(64);
+        let mut masks = vec![0u64; n * words];
+        for (i, rev) in self.revs.iter().enumerate() {
+            for l in &rev.own_labels {
+                let bit = names.iter().position(|x| x == l).unwrap_or(0);
+                masks[i * words + bit / 64] |= 1 << (bit % 64);
+            }
+        }
+        let mut seen = FixedBitSet::with_capacity(n);
+        let mut walked = FixedBitSet::with_capacity(n);
+        for idx in 0..n {
             if self.revs[idx].own_labels.is_empty() {
                 continue;
             }
-            let labels = self.revs[idx].labels.clone();
-            let mut seen = FixedBitSet::with_capacity(self.revs.len());
+            let labels: Vec<u64> = masks[idx * words..(idx + 1) * words].to_vec();
+            let mut add = |r: usize| {
+                for (w, m) in labels.iter().enumerate() {
+                    masks[r * words + w] |= m;
+                }
+            };
+            seen.clear();
             let mut stack = vec![idx];
             let mut chain = true;
             let mut last = idx;
@@ -388,7 +418,7 @@ impl Builder {
                 if seen.put(r) {
                     continue;
                 }
-                add_labels(&mut self.revs[r].labels, &labels);
+                add(r);
                 last = r;
                 chain &= self.revs[r].children.len() <= 1;
                 stack.extend(&self.revs[r].children);
@@ -397,19 +427,33 @@ impl Builder {
                 // The walk down from a leaf stops at the fork: it only touches descendants.
                 continue;
             }
-            let mut walked = FixedBitSet::with_capacity(self.revs.len());
+            walked.clear();
             let mut node = last;
             loop {
                 let rev = &self.revs[node];
                 if rev.all_children.len() > 1 || rev.is_merge_point() || walked.put(node) {
                     break;
                 }
-                add_labels(&mut self.revs[node].labels, &labels);
-                match self.revs[node].parents.first() {
-                    Some(&p) if self.revs[node].down.len() == 1 => node = p,
+                add(node);
+                match rev.parents.first() {
+                    Some(&p) if rev.down.len() == 1 => node = p,
                     _ => break,
                 }
             }
+        }
+        for (i, rev) in self.revs.iter_mut().enumerate() {
+            let mask = &masks[i * words..(i + 1) * words];
+            if mask.iter().all(|w| *w == 0) {
+                continue;
+            }
+            let mut labels: Vec<String> = names
+                .iter()
+                .enumerate()
+                .filter(|(b, _)| mask[b / 64] & (1 << (b % 64)) != 0)
+                .map(|(_, l)| l.clone())
+                .collect();
+            labels.sort();
+            rev.labels = labels;
         }
     }
 
@@ -452,14 +496,6 @@ impl Builder {
             alembic_error: self.error,
             warnings: self.warnings,
             graph,
-        }
-    }
-}
-
-fn add_labels(target: &mut Vec<String>, labels: &[String]) {
-    for l in labels {
-        if let Err(pos) = target.binary_search(l) {
-            target.insert(pos, l.clone());
         }
     }
 }

@@ -7,17 +7,17 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// 1-based line and column (column counts characters) of a statement or value in its file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Span {
     pub line: u32,
     pub column: u32,
 }
 
 /// A Python literal as far as migscope needs to understand one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Literal {
     None,
@@ -29,7 +29,7 @@ pub enum Literal {
 }
 
 /// The value bound to one of the identifier names at module level.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Value {
     Literal {
@@ -42,7 +42,7 @@ pub enum Value {
 }
 
 /// The last module-level binding of a name (Python semantics: the last assignment wins).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assignment {
     pub value: Value,
     /// Where the assigned value starts.
@@ -52,7 +52,7 @@ pub struct Assignment {
 }
 
 /// The module docstring, split the way the default `script.py.mako` template writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Docstring {
     /// The docstring exactly as written (not stripped).
     pub raw: String,
@@ -69,7 +69,7 @@ pub struct Docstring {
 }
 
 /// Something about reading the file that the user should know.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReadIssue {
     /// The full parser rejected the file; identifiers were recovered statement by statement.
@@ -84,7 +84,7 @@ pub enum ReadIssue {
 }
 
 /// Everything migscope extracts from one revision file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisionRecord {
     /// The path Alembic would store: the discovered file, symlinks resolved.
     pub path: PathBuf,
@@ -97,7 +97,7 @@ pub struct RevisionRecord {
 }
 
 /// The file's identifiers after Alembic's coercions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Normalized {
     pub id: String,
     /// `down_revision` as a tuple, in declared order. Empty for a base.
@@ -137,6 +137,7 @@ mod fast;
 mod normalize;
 mod parse;
 pub use normalize::illegal_id_chars;
+pub mod ops;
 pub mod read;
 
 pub use read::read_file;
