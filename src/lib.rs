@@ -5,6 +5,7 @@
 //! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
 
 pub mod config;
+pub mod db;
 pub mod diagnose;
 pub mod discover;
 pub mod graph;

@@ -43,7 +43,7 @@ pub fn upgrade(map: &RevisionMap, current: &[String], target: &str) -> Result<Pl
     let have = map.ancestors_checked(&have_revs).map_err(wrap)?;
     let mut needs = required;
     needs.difference_with(&have);
-    let mut revisions = map.topological_sort(needs, &targets);
+    let mut revisions = map.topological_sort(needs, &targets).map_err(wrap)?;
     revisions.reverse();
     Ok(Plan {
         direction: Direction::Upgrade,
@@ -109,7 +109,7 @@ pub fn downgrade(
     }
     Ok(Plan {
         direction: Direction::Downgrade,
-        revisions: map.topological_sort(drop, &heads),
+        revisions: map.topological_sort(drop, &heads).map_err(wrap)?,
         warnings,
     })
 }
@@ -122,7 +122,7 @@ pub fn history(map: &RevisionMap) -> Result<Vec<RevIdx>, RevisionError> {
     for &t in &targets {
         needs.insert(t);
     }
-    Ok(map.topological_sort(needs, &targets))
+    map.topological_sort(needs, &targets)
 }
 
 /// `_catch_revision_errors` as the upgrade/downgrade commands set it up.

@@ -143,7 +143,10 @@ fn random_graphs_match_alembic() {
             stats.loaded * 10 >= count * 8,
             "too few graphs load in Alembic:\n{stats}"
         );
-        assert!(stats.plans_ok > 0 && stats.plan_errors.len() >= 5, "{stats}");
+        assert!(
+            stats.plans_ok > 0 && stats.plan_errors.len() >= 5,
+            "{stats}"
+        );
         assert!(stats.hash_sensitive > 0, "{stats}");
     }
 }
@@ -274,11 +277,9 @@ fn fixture_queries(name: &str, graph: &GraphModel) -> Vec<Query> {
             queries.push(Query::new(Op::Downgrade, &[h], &format!("{label}@base")));
         }
     }
-    let seed = name
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
+    let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     let mut rng = StdRng::seed_from_u64(seed);
     queries.extend(model::random_queries(graph, &mut rng, 30));
     queries
@@ -339,7 +340,10 @@ fn partition_fixtures() -> (Vec<String>, Vec<String>) {
 #[test]
 fn well_formed_fixture_graphs_match_alembic() {
     let (good, _) = partition_fixtures();
-    assert!(good.len() >= 8, "expected the well-formed fixtures, got {good:?}");
+    assert!(
+        good.len() >= 8,
+        "expected the well-formed fixtures, got {good:?}"
+    );
     let answers = check_fixtures(&good);
     // The ambiguous-prefix fixture must actually exercise that error.
     let codes: BTreeSet<&str> = answers
@@ -386,7 +390,13 @@ fn error_messages_are_compared_with_alembics_wording() {
     let answers = oracle::ask(&[fixture_case("missing_parent")], 1);
     let err = answers[0].error.as_ref().expect("missing_parent must fail");
     assert_eq!(error_code(err), Some("missing_revision"));
-    let key = err.key.as_deref().expect("KeyError names the missing revision");
-    assert!(compare::message_matches(err, &format!("revision {key} is missing")));
+    let key = err
+        .key
+        .as_deref()
+        .expect("KeyError names the missing revision");
+    assert!(compare::message_matches(
+        err,
+        &format!("revision {key} is missing")
+    ));
     assert!(!compare::message_matches(err, "something else"));
 }

@@ -30,6 +30,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
             resolve_dependencies,
             format,
         } => {
+            loadable(map, *format)?;
             let heads = if *resolve_dependencies {
                 map.real_heads()
             } else {
@@ -37,7 +38,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
             };
             id_list(out, "heads", &map.ids(heads), *format)
         }
-        Command::Bases { format } => id_list(out, "bases", &map.ids(map.bases()), *format),
+        Command::Bases { format } => {
+            loadable(map, *format)?;
+            id_list(out, "bases", &map.ids(map.bases()), *format)
+        }
         Command::History { format } => history(map, *format, out),
         Command::Show { rev, format } => show(&project, rev, *format, out),
         Command::Plan {
@@ -53,6 +57,12 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
 
 fn revision_failure(e: RevisionError, format: DataFormat) -> Failure {
     Failure::Revision(e, format == DataFormat::Json)
+}
+
+/// Refuses, as Alembic does, to answer about a map Alembic cannot load (`check` and `graph`
+/// still show such projects).
+fn loadable(map: &RevisionMap, format: DataFormat) -> CmdResult {
+    map.check_loadable().map_err(|e| revision_failure(e, format))
 }
 
 fn id_list(out: &mut dyn Write, key: &str, ids: &[String], format: DataFormat) -> CmdResult {

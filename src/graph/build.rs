@@ -257,35 +257,100 @@ impl Builder {
     }
 
     /// `_normalize_depends_on`: drop dependencies already declared by a `down_revision` ancestor.
+    ///
+    /// Walking every revision's ancestry is quadratic on long histories, so each revision's
+    /// inherited dependencies are carried down once, parents first, as a bitmask over the few
+    /// revisions anything depends on. Revisions a cycle keeps out of that order fall back to a walk.
     fn normalize_dependencies(&mut self) {
-        for idx in 0..self.revs.len() {
-            if self.revs[idx].resolved_deps.is_empty() {
-                self.revs[idx].norm_down = self.revs[idx].parents.clone();
+        let n = self.revs.len();
+        let mut target_bit: HashMap<RevIdx, usize> = HashMap::new();
+        for rev in &self.revs {
+            for &d in &rev.resolved_deps {
+                let next = target_bit.len();
+                target_bit.entry(d).or_insert(next);
+            }
+        }
+        if target_bit.is_empty() {
+            for rev in &mut self.revs {
+                rev.norm_down = rev.parents.clone();
+            }
+            return;
+        }
+        let words = target_bit.len().div_ceil(64);
+        let own = |rev: &Revision, mask: &mut [u64]| {
+            for d in &rev.resolved_deps {
+                let bit = target_bit[d];
+                mask[bit / 64] |= 1 << (bit % 64);
+            }
+        };
+        // inherited[r]: dependencies declared by r's proper `down_revision` ancestors.
+        let mut inherited = vec![0u64; n * words];
+        let mut done = FixedBitSet::with_capacity(n);
+        let mut waiting: Vec<usize> = self.revs.iter().map(|r| r.parents.len()).collect();
+        let mut ready: Vec<RevIdx> = (0..n).filter(|&r| waiting[r] == 0).collect();
+        let mut scratch = vec![0u64; words];
+        while let Some(r) = ready.pop() {
+            done.insert(r);
+            scratch.fill(0);
+            for &p in &self.revs[r].parents {
+                own(&self.revs[p], &mut scratch);
+                for w in 0..words {
+                    scratch[w] |= inherited[p * words + w];
+                }
+            }
+            inherited[r * words..(r + 1) * words].copy_from_slice(&scratch);
+            for &c in &self.revs[r].children {
+                waiting[c] -= 1;
+                if waiting[c] == 0 {
+                    ready.push(c);
+                }
+            }
+        }
+        for idx in 0..n {
+            let rev = &self.revs[idx];
+            if rev.resolved_deps.is_empty() {
+                self.revs[idx].norm_down = rev.parents.clone();
                 continue;
             }
-            let mut implied = FixedBitSet::with_capacity(self.revs.len());
-            let mut seen = FixedBitSet::with_capacity(self.revs.len());
-            let mut stack = self.revs[idx].parents.clone();
-            while let Some(a) = stack.pop() {
-                if seen.put(a) {
-                    continue;
+            // Phantoms and revisions on a cycle were not reached in parents-first order.
+            let all_parents_done = rev.parents.iter().all(|&p| done.contains(p));
+            let implied = |d: RevIdx| -> bool {
+                let bit = target_bit[&d];
+                if done.contains(idx) || all_parents_done {
+                    let mut mask = vec![0u64; words];
+                    for &p in &rev.parents {
+                        own(&self.revs[p], &mut mask);
+                        for w in 0..words {
+                            mask[w] |= inherited[p * words + w];
+                        }
+                    }
+                    mask[bit / 64] & (1 << (bit % 64)) != 0
+                } else {
+                    self.declared_by_ancestor(idx, d)
                 }
-                for &d in &self.revs[a].resolved_deps {
-                    implied.insert(d);
-                }
-                stack.extend(&self.revs[a].parents);
-            }
-            let normalized: Vec<RevIdx> = dedupe(
-                self.revs[idx]
-                    .resolved_deps
-                    .iter()
-                    .copied()
-                    .filter(|&d| !implied.contains(d)),
-            );
+            };
+            let normalized = dedupe(rev.resolved_deps.iter().copied().filter(|&d| !implied(d)));
+            let norm_down = dedupe(rev.parents.iter().chain(&normalized).copied());
             let rev = &mut self.revs[idx];
-            rev.norm_down = dedupe(rev.parents.iter().chain(&normalized).copied());
+            rev.norm_down = norm_down;
             rev.normalized_deps = normalized;
         }
+    }
+
+    /// Whether a proper `down_revision` ancestor of `idx` declares the dependency `d`.
+    fn declared_by_ancestor(&self, idx: RevIdx, d: RevIdx) -> bool {
+        let mut seen = FixedBitSet::with_capacity(self.revs.len());
+        let mut stack = self.revs[idx].parents.clone();
+        while let Some(a) = stack.pop() {
+            if seen.put(a) {
+                continue;
+            }
+            if self.revs[a].resolved_deps.contains(&d) {
+                return true;
+            }
+            stack.extend(&self.revs[a].parents);
+        }
+        false
     }
 
     /// `_detect_cycles`: everything must lie between a head and a base, first along `down_revision`

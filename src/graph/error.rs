@@ -25,6 +25,9 @@ pub enum RevisionError {
     Cycle { revisions: Vec<String> },
     #[error("{}", self.message())]
     DependencyCycle { revisions: Vec<String> },
+    /// A cycle Alembic's own check misses, on which its planning never finishes.
+    #[error("{}", self.message())]
+    UndetectedCycle { revisions: Vec<String> },
     #[error("{}", self.message())]
     SelfLoop { revision: String },
     #[error("{}", self.message())]
@@ -75,7 +78,7 @@ impl RevisionError {
             Self::Ambiguous { .. } => "ambiguous_revision",
             Self::NotInBranch { .. } => "not_in_branch",
             Self::MultipleHeads { .. } => "multiple_heads",
-            Self::Cycle { .. } => "cycle",
+            Self::Cycle { .. } | Self::UndetectedCycle { .. } => "cycle",
             Self::DependencyCycle { .. } => "dependency_cycle",
             Self::SelfLoop { .. } => "self_loop",
             Self::DependencySelfLoop { .. } => "dependency_self_loop",
@@ -137,6 +140,11 @@ impl RevisionError {
             Self::Cycle { revisions } => {
                 format!("Cycle is detected in revisions ({})", revisions.join(", "))
             }
+            Self::UndetectedCycle { revisions } => format!(
+                "Cycle is detected in revisions ({}); Alembic itself does not detect this cycle \
+                 and never finishes",
+                revisions.join(", ")
+            ),
             Self::DependencyCycle { revisions } => format!(
                 "Dependency cycle is detected in revisions ({})",
                 revisions.join(", ")

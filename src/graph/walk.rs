@@ -107,7 +107,15 @@ impl RevisionMap {
 
     /// Alembic's topological sort: children before parents, walking one line at a time and
     /// switching lines exactly where Alembic does, so the order is Alembic's own.
-    pub(crate) fn topological_sort(&self, mut todo: FixedBitSet, heads: &[RevIdx]) -> Vec<RevIdx> {
+    ///
+    /// On some cyclic graphs Alembic's own cycle check passes and this walk then either finishes
+    /// (an answer to reproduce), switches lines forever (Alembic hangs), or ends with revisions
+    /// left over (Alembic's `AssertionError`); the last two are errors here.
+    pub(crate) fn topological_sort(
+        &self,
+        mut todo: FixedBitSet,
+        heads: &[RevIdx],
+    ) -> Result<Vec<RevIdx>, RevisionError> {
         let mut current: Vec<RevIdx> = Vec::new();
         for &h in heads {
             if todo.contains(h) && !current.contains(&h) {
@@ -119,18 +127,24 @@ impl RevisionMap {
         let mut ancestors: Vec<FixedBitSet> = current.iter().map(|&h| anc(h)).collect();
         let mut output = Vec::with_capacity(todo.count_ones(..));
         let mut i = 0;
-        // A DAG needs at most a few passes per revision; the bound only guards against looping
-        // forever if this is ever called on a map Alembic itself would reject.
-        let mut budget = (self.revs.len() + 1) * (heads.len() + 2) * 4;
-        while !current.is_empty() && budget > 0 {
-            budget -= 1;
+        // A switch changes nothing but the line being walked, and always to the same line for
+        // the same state: more switches in a row than there are lines means a loop.
+        let mut switches = 0;
+        while !current.is_empty() {
             let candidate = current[i];
             if let Some(j) =
                 (0..ancestors.len()).find(|&j| j != i && ancestors[j].contains(candidate))
             {
                 i = j;
+                switches += 1;
+                if switches > current.len() {
+                    let mut ids: Vec<String> = current.iter().map(|&c| self.revs[c].id.clone()).collect();
+                    ids.sort();
+                    return Err(RevisionError::UndetectedCycle { revisions: ids });
+                }
                 continue;
             }
+            switches = 0;
             if todo.contains(candidate) {
                 output.push(candidate);
                 todo.set(candidate, false);
@@ -158,7 +172,16 @@ impl RevisionMap {
                 }
             }
         }
-        output
+        if todo.count_ones(..) > 0 {
+            let left: Vec<RevIdx> = todo.ones().collect();
+            return Err(RevisionError::Crash {
+                message: format!(
+                    "the revisions {} cannot be ordered (they are caught in a cycle)",
+                    self.ids(&left).join(", ")
+                ),
+            });
+        }
+        Ok(output)
     }
 }
 

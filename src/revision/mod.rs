@@ -113,7 +113,7 @@ pub struct Normalized {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NormalizeError {
     #[error(
-        "Could not determine revision id from filename {file_name}. Be sure the 'revision' variable is declared inside the script"
+        "Could not determine revision id from filename {file_name}. Be sure the 'revision' variable is declared inside the script (please see 'Upgrading from Alembic 0.1 to 0.2' in the documentation)."
     )]
     NoRevisionId { file_name: String },
     #[error("module has no attribute 'down_revision'")]

@@ -18,7 +18,7 @@ reach the ``RevisionMap`` in exactly the order a real run would use.
 Protocol (one Python start-up for many graphs)
 ----------------------------------------------
 stdin: one JSON document, either a list of cases or ``{"cases": [...],
-"max_variants": N}``.  A case is::
+"max_variants": N, "cpu_limit": SECONDS}``.  A case is::
 
     {"id": <any>, "dirs": ["/abs/versions", ...], "recursive": false,
      "queries": [{"op": "upgrade"|"downgrade", "current": ["rev", ...],
@@ -45,6 +45,10 @@ stdout: one JSON object per line, one line per case, in input order::
               "key"? (KeyError only)}
 
 ``message`` is the text the alembic CLI prints after ``FAILED:``;
+``type`` is ``"Timeout"`` when alembic did not finish within ``cpu_limit``
+seconds of CPU time (default 1; 5x that for loading the map): alembic's
+cycle detection misses cycles reachable from both a head and a base, and its
+topological sort then never terminates.
 ``cause_message`` is the wrapped internal exception's text; ``site`` is the
 name of the alembic function that raised the innermost exception (useful for
 the ``AssertionError`` crashes).
@@ -75,6 +79,7 @@ import json
 import os
 from pathlib import Path
 import re
+import signal
 import sys
 import traceback
 import types
@@ -89,6 +94,51 @@ from alembic.script.base import ScriptDirectory
 IDENT_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
 
 DEFAULT_MAX_VARIANTS = 5040
+DEFAULT_CPU_LIMIT = 1.0
+
+
+class CpuLimitExceeded(BaseException):
+    """Raised (from a SIGVTALRM handler) when alembic runs away.
+
+    alembic's cycle detection misses a cycle that is reachable from both a
+    head and a base; its topological sort then loops forever.  A
+    BaseException so that no ``except Exception`` inside alembic swallows it.
+    """
+
+
+def _on_cpu_limit(signum, frame):
+    raise CpuLimitExceeded()
+
+
+class cpu_limit:
+    """Interrupt the body after `seconds` of this process's CPU time (not
+    wall time, so that a busy machine does not cause false timeouts)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __enter__(self):
+        if self.seconds and hasattr(signal, "setitimer"):
+            signal.signal(signal.SIGVTALRM, _on_cpu_limit)
+            signal.setitimer(signal.ITIMER_VIRTUAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.seconds and hasattr(signal, "setitimer"):
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        return False
+
+
+def _timeout_err(exc: BaseException, seconds: float) -> dict:
+    # the innermost frame is the signal handler; report the interrupted one
+    frames = traceback.extract_tb(exc.__traceback__)
+    names = [f.name for f in frames if f.name != "_on_cpu_limit"]
+    return {
+        "type": "Timeout",
+        "message": "alembic did not finish within %ss of CPU time "
+        "(it loops forever on some cyclic graphs)" % seconds,
+        "site": names[-1] if names else None,
+    }
 
 
 class Unevaluable(Exception):
@@ -292,12 +342,15 @@ def _err(exc: BaseException) -> dict:
     return d
 
 
-def _run(fn) -> dict:
+def _run(fn, cpu_seconds: float) -> dict:
     """Run one order-bearing question; {"revisions"} or {"error"}."""
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
         try:
-            res = {"revisions": fn()}
+            with cpu_limit(cpu_seconds):
+                res = {"revisions": fn()}
+        except CpuLimitExceeded as e:
+            res = {"error": _timeout_err(e, cpu_seconds)}
         except Exception as e:  # noqa: BLE001 - alembic's own errors
             res = {"error": _err(e)}
     if wlist:
@@ -347,7 +400,7 @@ def _map_revisions(rm):
     return revs
 
 
-def answer_case(case: dict, max_variants: int) -> dict:
+def answer_case(case: dict, max_variants: int, cpu_seconds: float) -> dict:
     dirs = [str(Path(d).absolute()) for d in case["dirs"]]
     ans: dict = {"id": case.get("id"), "alembic_version": alembic.__version__}
     script = OracleScriptDirectory(
@@ -361,8 +414,13 @@ def answer_case(case: dict, max_variants: int) -> dict:
     with warnings.catch_warnings(record=True) as wlist:
         warnings.simplefilter("always")
         try:
-            rm._revision_map
+            with cpu_limit(cpu_seconds * 5):
+                rm._revision_map
             map_error = None
+        except CpuLimitExceeded as e:
+            ans["warnings"] = [str(w.message) for w in wlist]
+            ans["error"] = _timeout_err(e, cpu_seconds * 5)
+            return ans
         except Exception as e:  # noqa: BLE001
             map_error = e
     ans["warnings"] = [str(w.message) for w in wlist]
@@ -396,7 +454,7 @@ def answer_case(case: dict, max_variants: int) -> dict:
     }
 
     questions = _questions(script, case.get("queries") or [])
-    primary = [_run(q) for q in questions]
+    primary = [_run(q, cpu_seconds) for q in questions]
     variants = [[p] for p in primary]
     keys = [{_variant_key(p)} for p in primary]
 
@@ -415,7 +473,9 @@ def answer_case(case: dict, max_variants: int) -> dict:
                 for rev, order in zip(sensitive, combo):
                     rev._normalized_resolved_dependencies = tuple(order)
                 for i, q in enumerate(questions):
-                    res = _run(q)
+                    if primary[i].get("error", {}).get("type") == "Timeout":
+                        continue  # do not burn the CPU limit again
+                    res = _run(q, cpu_seconds)
                     k = _variant_key(res)
                     if k not in keys[i]:
                         keys[i].add(k)
@@ -441,12 +501,14 @@ def main() -> int:
     if isinstance(doc, dict):
         cases = doc.get("cases", [])
         max_variants = int(doc.get("max_variants", DEFAULT_MAX_VARIANTS))
+        cpu_seconds = float(doc.get("cpu_limit", DEFAULT_CPU_LIMIT))
     else:
         cases, max_variants = doc, DEFAULT_MAX_VARIANTS
+        cpu_seconds = DEFAULT_CPU_LIMIT
     out = sys.stdout
     for case in cases:
         try:
-            ans = answer_case(case, max_variants)
+            ans = answer_case(case, max_variants, cpu_seconds)
         except Exception:  # noqa: BLE001 - a bug in the oracle itself
             ans = {"id": case.get("id"), "oracle_failure": traceback.format_exc()}
         out.write(json.dumps(ans, ensure_ascii=False) + "\n")

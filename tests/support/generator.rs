@@ -71,9 +71,30 @@ pub struct Graph {
 }
 
 const WORDS: &[&str] = &[
-    "users", "accounts", "orders", "invoices", "billing", "audit", "tags", "search", "network",
-    "profile", "payments", "reports", "sessions", "tokens", "groups", "roles", "events", "media",
-    "comments", "inventory", "shipping", "catalog", "alerts", "metrics",
+    "users",
+    "accounts",
+    "orders",
+    "invoices",
+    "billing",
+    "audit",
+    "tags",
+    "search",
+    "network",
+    "profile",
+    "payments",
+    "reports",
+    "sessions",
+    "tokens",
+    "groups",
+    "roles",
+    "events",
+    "media",
+    "comments",
+    "inventory",
+    "shipping",
+    "catalog",
+    "alerts",
+    "metrics",
 ];
 const VERBS: &[&str] = &[
     "create", "add", "drop", "rename", "index", "alter", "backfill", "merge", "split", "remove",
@@ -129,14 +150,15 @@ pub fn generate(seed: u64) -> Graph {
                 && rng.random_bool(((target_bases - bases) as f64 / remaining as f64).min(0.9)));
         let mut down: Vec<usize> = Vec::new();
         if !want_base {
+            // many open heads make merges likelier
+            let merge_p = match heads.len() {
+                0 | 1 => 0,
+                2 => 15,
+                3 => 25,
+                _ => 40,
+            };
             let roll = rng.random_range(0..100);
-            if roll < 55 {
-                down.push(i - 1); // linear run
-            } else if roll < 68 {
-                down.push(*heads.choose(&mut rng).unwrap_or(&(i - 1)));
-            } else if roll < 83 {
-                down.push(rng.random_range(0..i)); // branch point
-            } else if heads.len() >= 2 {
+            if roll < merge_p {
                 let k = if heads.len() >= 3 && rng.random_bool(0.25) {
                     3
                 } else {
@@ -145,8 +167,12 @@ pub fn generate(seed: u64) -> Graph {
                 let mut chosen: Vec<usize> = heads.choose_multiple(&mut rng, k).copied().collect();
                 chosen.shuffle(&mut rng);
                 down = chosen;
+            } else if roll < merge_p + (100 - merge_p) * 6 / 10 {
+                down.push(i - 1); // linear run
+            } else if roll < merge_p + (100 - merge_p) * 8 / 10 {
+                down.push(*heads.choose(&mut rng).unwrap_or(&(i - 1)));
             } else {
-                down.push(i - 1);
+                down.push(rng.random_range(0..i)); // branch point
             }
         }
         if down.is_empty() {
@@ -405,7 +431,10 @@ fn inject_fault(graph: &mut Graph, rng: &mut impl Rng) {
         6 if a != b => {
             let other = graph.revs[b].id.clone();
             graph.revs[a].labels.push(other.clone());
-            format!("{} has a branch label equal to revision id {other}", graph.revs[a].id)
+            format!(
+                "{} has a branch label equal to revision id {other}",
+                graph.revs[a].id
+            )
         }
         7 => {
             // an illegal character in a revision id (and its references)

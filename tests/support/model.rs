@@ -132,11 +132,43 @@ pub fn random_query(model: &GraphModel, rng: &mut impl Rng) -> Query {
     } else {
         Op::Downgrade
     };
+    let current = random_current(model, rng);
+    let target = if !current.is_empty() && rng.random_bool(0.35) {
+        related_target(model, &current, op, rng)
+    } else {
+        None
+    };
     Query {
         op,
-        current: random_current(model, rng),
-        target: random_target(model, rng),
+        target: target.unwrap_or_else(|| random_target(model, rng)),
+        current,
     }
+}
+
+/// A target in the direction of `op` from one of the current revisions: an
+/// ancestor for a downgrade, a descendant for an upgrade.
+fn related_target(
+    model: &GraphModel,
+    current: &[String],
+    op: Op,
+    rng: &mut impl Rng,
+) -> Option<String> {
+    let from = current.choose(rng)?;
+    let candidates: Vec<String> = match op {
+        Op::Downgrade => model.ancestors(from).into_iter().collect(),
+        Op::Upgrade => model
+            .ids()
+            .into_iter()
+            .filter(|id| model.ancestors(id).contains(from))
+            .map(str::to_string)
+            .collect(),
+    };
+    let target = candidates.choose(rng)?;
+    Some(if rng.random_bool(0.3) {
+        unique_prefix(model, target, rng).unwrap_or_else(|| target.clone())
+    } else {
+        target.clone()
+    })
 }
 
 fn pick<'a>(items: &[&'a str], rng: &mut impl Rng) -> Option<&'a str> {
@@ -287,7 +319,11 @@ pub fn unknown_id(model: &GraphModel, rng: &mut impl Rng) -> String {
             1 => "nosuchrevision".to_string(),
             _ => format!("zz{:x}", rng.random_range(0..0xffff_u32)),
         };
-        if !model.keys().iter().any(|k| k.starts_with(candidate.as_str())) {
+        if !model
+            .keys()
+            .iter()
+            .any(|k| k.starts_with(candidate.as_str()))
+        {
             return candidate;
         }
     }

@@ -200,7 +200,13 @@ fn ask_one_process(python: &PathBuf, cases: &[Case]) -> Vec<Answer> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {} {}: {e}", python.display(), script.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {} {}: {e}",
+                python.display(),
+                script.display()
+            )
+        });
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
