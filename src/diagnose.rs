@@ -243,10 +243,11 @@ fn duplicates(c: &mut Collector) {
 }
 
 fn missing_references(c: &mut Collector) {
-    for r in 0..c.map.len() {
-        let rev = c.map.rev(r);
-        for m in rev.missing_parents().to_vec() {
-            let is_label = c.map.label(&m).is_some();
+    let map = c.map;
+    for r in 0..map.len() {
+        let rev = map.rev(r);
+        for m in rev.missing_parents() {
+            let is_label = map.label(m).is_some();
             let (message, fix) = if is_label {
                 (
                     format!(
@@ -271,7 +272,7 @@ fn missing_references(c: &mut Collector) {
                 fix,
             );
         }
-        for m in c.map.rev(r).missing_deps().to_vec() {
+        for m in rev.missing_deps() {
             let span = c.span_of(r, Field::Depends);
             c.push(
                 "missing-dependency",
@@ -519,9 +520,10 @@ fn bases(c: &mut Collector, expect: &Expectations) {
 }
 
 fn per_revision(c: &mut Collector) {
-    for r in 0..c.map.len() {
-        let rev = c.map.rev(r);
-        let rec = c.map.record_of(r);
+    let map = c.map;
+    for r in 0..map.len() {
+        let rev = map.rev(r);
+        let rec = map.record_of(r);
         if rev.id.chars().count() > VERSION_COLUMN_LENGTH {
             let span = c.span_of(r, Field::Revision);
             let id = rev.id.clone();
@@ -535,22 +537,14 @@ fn per_revision(c: &mut Collector) {
         }
         if let Some(doc) = &rec.docstring {
             if let Some(revises) = &doc.revises {
-                let mut said: Vec<&str> = revises
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                let mut actual: Vec<&str> = rev.down.iter().map(String::as_str).collect();
-                said.sort_unstable();
-                actual.sort_unstable();
-                if said != actual {
+                let said = revises.split(',').map(str::trim).filter(|s| !s.is_empty());
+                let agree = said.clone().count() == rev.down.len()
+                    && said.clone().all(|s| rev.down.iter().any(|d| d == s))
+                    && rev.down.iter().all(|d| said.clone().any(|s| s == d));
+                if !agree {
                     let line = doc.revises_line.map(|l| Span { line: l, column: 1 });
                     let id = rev.id.clone();
-                    let down = if rev.down.is_empty() {
-                        "None".to_string()
-                    } else {
-                        rev.down.join(", ")
-                    };
+                    let down = if rev.down.is_empty() { "None".to_string() } else { rev.down.join(", ") };
                     c.push(
                         "revises-mismatch",
                         Severity::Warning,
@@ -561,8 +555,8 @@ fn per_revision(c: &mut Collector) {
                 }
             }
         }
-        let name = rec.file_name();
-        if let Some(prefix) = id_like_prefix(&name) {
+        let name = rec.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Some(prefix) = id_like_prefix(name) {
             if !name.contains(rev.id.as_str()) && prefix != rev.id {
                 let span = c.span_of(r, Field::Revision);
                 let id = rev.id.clone();

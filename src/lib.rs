@@ -14,3 +14,5 @@ pub mod project;
 pub mod render;
 pub mod revision;
 pub mod schema;
+pub mod evidence;
+pub mod preflight;

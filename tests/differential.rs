@@ -94,6 +94,7 @@ fn random_graphs_match_alembic() {
         .tempdir()
         .expect("cannot create a temporary directory");
 
+    let started = std::time::Instant::now();
     let mut subjects = Vec::with_capacity(count);
     let mut faults = 0;
     for i in 0..count {
@@ -120,11 +121,13 @@ fn random_graphs_match_alembic() {
         });
     }
 
+    let generated = started.elapsed();
     let result = harness::run(&subjects);
     let stats = coverage(&result.answers);
     eprintln!(
-        "random graphs: base seed {base}, {count} graphs ({faults} deliberately broken), \
-         {} migscope invocations, oracle {:.1?}, total {:.1?}\n{stats}",
+        "random graphs: base seed {base}, {count} graphs ({faults} deliberately broken) \
+         generated in {generated:.1?}; {} migscope invocations; oracle {:.1?}; \
+         comparison {:.1?}\n{stats}",
         result.invocations, result.oracle_time, result.elapsed
     );
 

@@ -2,8 +2,10 @@
 //! error Alembic would raise instead of stopping at it.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
+use rayon::prelude::*;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::{EdgeKind, RevIdx, Revision, RevisionError, RevisionMap, Unreadable};
@@ -52,8 +54,10 @@ impl Builder {
 
     /// `ScriptDirectory._load_revisions` + `Revision.__init__` for every file, in load order.
     fn load(&mut self, records: &[RevisionRecord]) {
-        for (ri, record) in records.iter().enumerate() {
-            let n = match record.normalized() {
+        // Coercing every file's identifiers is independent work: do it on all cores.
+        let normalized: Vec<_> = records.par_iter().map(|r| r.normalized()).collect();
+        for ((ri, record), n) in records.iter().enumerate().zip(normalized) {
+            let n = match n {
                 Ok(n) => n,
                 Err(error) => {
                     let file = record.path.display().to_string();
@@ -113,7 +117,7 @@ impl Builder {
                 .map(|d| d.message.clone())
                 .unwrap_or_default();
             self.revs.push(Revision {
-                labels: sorted_unique(&n.branch_labels),
+                labels: sorted_unique(&n.branch_labels).into(),
                 id: n.id,
                 down: n.down,
                 depends_on: n.depends_on,
@@ -345,7 +349,8 @@ impl Builder {
             if seen.put(a) {
                 continue;
             }
-            if self.revs[a].resolved_deps.contains(&d) {
+            // Alembic skips the revision itself, even when a cycle leads back to it.
+            if a != idx && self.revs[a].resolved_deps.contains(&d) {
                 return true;
             }
             stack.extend(&self.revs[a].parents);
@@ -419,13 +424,19 @@ impl Builder {
         let reach = |starts: &[RevIdx], next: &dyn Fn(&Revision) -> &Vec<RevIdx>| {
             let mut seen = FixedBitSet::with_capacity(self.revs.len());
             let mut ids = FixedBitSet::with_capacity(self.slots.len());
-            let mut stack = starts.to_vec();
-            while let Some(r) = stack.pop() {
-                if seen.put(r) {
-                    continue;
+            let mut stack = Vec::with_capacity(64);
+            for &r in starts {
+                if !seen.put(r) {
+                    stack.push(r);
                 }
+            }
+            while let Some(r) = stack.pop() {
                 ids.insert(self.order[r]);
-                stack.extend(next(&self.revs[r]));
+                for &x in next(&self.revs[r]) {
+                    if !seen.put(x) {
+                        stack.push(x);
+                    }
+                }
             }
             ids
         };
@@ -506,19 +517,23 @@ impl Builder {
                 }
             }
         }
+        let mut interned: HashMap<&[u64], Arc<[String]>> = HashMap::new();
         for (i, rev) in self.revs.iter_mut().enumerate() {
             let mask = &masks[i * words..(i + 1) * words];
             if mask.iter().all(|w| *w == 0) {
                 continue;
             }
-            let mut labels: Vec<String> = names
-                .iter()
-                .enumerate()
-                .filter(|(b, _)| mask[b / 64] & (1 << (b % 64)) != 0)
-                .map(|(_, l)| l.clone())
-                .collect();
-            labels.sort();
-            rev.labels = labels;
+            let labels = interned.entry(mask).or_insert_with(|| {
+                let mut labels: Vec<String> = names
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| mask[b / 64] & (1 << (b % 64)) != 0)
+                    .map(|(_, l)| l.clone())
+                    .collect();
+                labels.sort();
+                labels.into()
+            });
+            rev.labels = Arc::clone(labels);
         }
     }
 

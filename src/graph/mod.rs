@@ -14,6 +14,7 @@ pub(crate) mod resolve;
 mod walk;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
 use petgraph::graph::DiGraph;
@@ -45,8 +46,9 @@ pub struct Revision {
     pub depends_on: Vec<String>,
     /// `branch_labels` as declared in this file.
     pub own_labels: Vec<String>,
-    /// Branch labels after Alembic's propagation along the branch, sorted.
-    pub labels: Vec<String>,
+    /// Branch labels after Alembic's propagation along the branch, sorted. Shared: a label reaches
+    /// thousands of revisions, most of which carry the same few sets.
+    pub labels: Arc<[String]>,
     /// Index of the file's record in [`RevisionMap::records`].
     pub record: usize,
     /// An earlier file with the same id: Alembic keeps it only as a phantom head/base candidate.

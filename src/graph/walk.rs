@@ -46,10 +46,17 @@ impl RevisionMap {
         next: impl Fn(RevIdx) -> &'a [RevIdx],
     ) -> FixedBitSet {
         let mut seen = self.empty_set();
-        let mut stack = starts.to_vec();
-        while let Some(r) = stack.pop() {
+        let mut stack = Vec::with_capacity(64);
+        for &r in starts {
             if !seen.put(r) {
-                stack.extend_from_slice(next(r));
+                stack.push(r);
+            }
+        }
+        while let Some(r) = stack.pop() {
+            for &x in next(r) {
+                if !seen.put(x) {
+                    stack.push(x);
+                }
             }
         }
         seen

@@ -40,7 +40,7 @@ pub fn summary(map: &RevisionMap, r: RevIdx) -> RevisionSummary {
         id: rev.id.clone(),
         down_revision: rev.down.clone(),
         depends_on: rev.depends_on.clone(),
-        branch_labels: rev.labels.clone(),
+        branch_labels: rev.labels.to_vec(),
         own_branch_labels: rev.own_labels.clone(),
         children: map.ids(rev.children()),
         message: rev.message.clone(),

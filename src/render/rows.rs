@@ -163,7 +163,7 @@ fn row(map: &RevisionMap, r: RevIdx, main_base: Option<RevIdx>) -> GraphRow {
     GraphRow {
         id: rev.id.clone(),
         rev: Some(r),
-        labels: rev.labels.clone(),
+        labels: rev.labels.to_vec(),
         marks,
         message: rev.message.clone(),
         parents,

@@ -720,6 +720,19 @@ impl Lexer<'_> {
                 }
                 b'#' => pos = memchr_newline(b, pos),
                 b'"' | b'\'' => {
+                    // Most strings in a body are short, unprefixed and single-quoted
+                    // (`sa.Column('id', ...)`): skip those in a tight loop. Anything else (a
+                    // prefix, triple quotes, an escape, a line end) takes the general scanner.
+                    if pos == 0 || !IS_IDENT[usize::from(b[pos - 1])] {
+                        let mut k = pos + 1;
+                        while k < b.len() && !matches!(b[k], b'\\' | b'\n' | 0) && b[k] != c {
+                            k += 1;
+                        }
+                        if k > pos + 1 && b.get(k) == Some(&c) {
+                            pos = k + 1;
+                            continue;
+                        }
+                    }
                     self.pos = pos - prefix_before(b, pos)?;
                     self.string_token_any()?;
                     pos = self.pos;

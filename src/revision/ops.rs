@@ -375,7 +375,9 @@ impl std::fmt::Display for OpKind {
                     ConstraintKind::Check => "create_check_constraint",
                     ConstraintKind::Exclude => "create_exclude_constraint",
                 };
-                let name = name.as_ref().map_or("None".to_string(), ToString::to_string);
+                let name = name
+                    .as_ref()
+                    .map_or("None".to_string(), ToString::to_string);
                 write!(f, "{what} {name} on {table}({})", list(columns))?;
                 if let Some(r) = referent {
                     write!(f, " -> {r}")?;
@@ -401,7 +403,11 @@ impl std::fmt::Display for OpKind {
 
 /// The first non-blank line of some SQL, shortened: enough to recognise it in a report.
 fn first_line(sql: &str) -> String {
-    let line = sql.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = sql
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     let mut out: String = line.chars().take(60).collect();
     if out.len() < line.len() || sql.trim().lines().count() > 1 {
         out.push_str("...");

@@ -21,8 +21,12 @@ stdin: one JSON document, either a list of cases or ``{"cases": [...],
 "max_variants": N, "cpu_limit": SECONDS}``.  A case is::
 
     {"id": <any>, "dirs": ["/abs/versions", ...], "recursive": false,
-     "queries": [{"op": "upgrade"|"downgrade", "current": ["rev", ...],
+     "queries": [{"op": "upgrade"|"downgrade"|"stamp", "current": ["rev", ...],
                   "target": "..."}]}
+
+``stamp`` queries may also give ``"targets": [...]`` (several destinations;
+default ``[target]``) and ``"purge": true``; their RESULT's ``revisions`` are
+the version table's rows after the stamp, sorted.
 
 stdout: one JSON object per line, one line per case, in input order::
 
@@ -380,9 +384,43 @@ def _questions(script, queries):
                 s.revision.revision
                 for s in script._downgrade_revs(target, current)
             ]
+        if op == "stamp":
+            targets = q.get("targets")
+            if targets is None:
+                targets = [target]
+            purge = bool(q.get("purge"))
+            return lambda: _stamp_rows(script, current, targets, purge)
         raise OracleError("unknown op %r" % (op,))
 
     return [history, upgrade_heads_from_empty] + [query(q) for q in queries]
+
+
+def _stamp_rows(script, current, targets, purge):
+    """``alembic stamp TARGETS [--purge]`` on a version table holding
+    ``current``: alembic's own MigrationContext.run_migrations with the
+    ``_stamp_revs`` function ``command.stamp`` installs, against an in-memory
+    SQLite version table.  Returns the rows left, sorted."""
+    from sqlalchemy import create_engine
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        setup = MigrationContext.configure(conn)
+        if current:
+            setup._ensure_version_table()
+            for row in dict.fromkeys(current):
+                conn.execute(setup._version.insert().values(version_num=row))
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "fn": lambda heads, _ctx: script._stamp_revs(
+                    tuple(targets), heads
+                ),
+                "purge": purge,
+            },
+        )
+        ctx.run_migrations()
+        return sorted(ctx.get_current_heads())
 
 
 def _variant_key(res: dict) -> str:

@@ -46,8 +46,8 @@ fn venv_python(venv: &Path) -> PathBuf {
 /// The alembic version pinned in `tests/alembic/requirements.txt`.
 pub fn pinned_alembic_version() -> String {
     let path = requirements_file();
-    let text = fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text =
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     text.lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .find_map(|l| {
@@ -85,9 +85,8 @@ fn ensure_venv() -> PathBuf {
     );
     if !python_runs(&python) {
         if venv.exists() {
-            fs::remove_dir_all(&venv).unwrap_or_else(|e| {
-                panic!("cannot remove broken venv {}: {e}", venv.display())
-            });
+            fs::remove_dir_all(&venv)
+                .unwrap_or_else(|e| panic!("cannot remove broken venv {}: {e}", venv.display()));
         }
         create_venv(&venv);
     }

@@ -393,7 +393,10 @@ impl<'m> Walker<'m> {
     fn with(&mut self, items: &'m [ast::WithItem], body: &'m [Stmt]) {
         let mut pushed = 0;
         for item in items {
-            match (self.batch_table(&item.context_expr), item.optional_vars.as_deref()) {
+            match (
+                self.batch_table(&item.context_expr),
+                item.optional_vars.as_deref(),
+            ) {
                 (Some(table), Some(Expr::Name(n))) => {
                     self.batch.push((n.id.to_string(), table));
                     pushed += 1;
@@ -417,7 +420,8 @@ impl<'m> Walker<'m> {
         let Expr::Attribute(a) = c.func.as_ref() else {
             return None;
         };
-        if a.attr.as_str() != "batch_alter_table" || !matches!(self.receiver(&a.value), Receiver::Op)
+        if a.attr.as_str() != "batch_alter_table"
+            || !matches!(self.receiver(&a.value), Receiver::Op)
         {
             return None;
         }
@@ -654,7 +658,8 @@ impl<'m> Walker<'m> {
         self.stack.push(name.to_string());
         self.block(body);
         self.stack.pop();
-        (self.strings, self.tables, self.op_names, self.binds) = (saved.0, saved.1, saved.2, saved.3);
+        (self.strings, self.tables, self.op_names, self.binds) =
+            (saved.0, saved.1, saved.2, saved.3);
         self.batch.truncate(saved.4);
     }
 
@@ -773,7 +778,10 @@ impl<'m> Walker<'m> {
                 kind: ConstraintKind::ForeignKey,
                 name: a.get("constraint_name").and_then(|e| self.opt_name(e)),
                 table: table("source_table", "source_schema")?,
-                columns: a.get("local_cols").map(|e| self.names(e)).unwrap_or_default(),
+                columns: a
+                    .get("local_cols")
+                    .map(|e| self.names(e))
+                    .unwrap_or_default(),
                 referent: Some(TableRef {
                     name: self.name(a.get("referent_table")?),
                     schema: a.get("referent_schema").and_then(|e| self.opt_name(e)),
@@ -922,9 +930,9 @@ impl<'m> Walker<'m> {
         let first = c.args.first();
         let (name, type_at) = match first {
             Some(e) if self.string(e).is_some() => (self.name(e), 1),
-            Some(e @ (Expr::Name(_) | Expr::JoinedStr(_) | Expr::BinOp(_) | Expr::Subscript(_))) => {
-                (Name::Expr(self.text(e)), 1)
-            }
+            Some(
+                e @ (Expr::Name(_) | Expr::JoinedStr(_) | Expr::BinOp(_) | Expr::Subscript(_)),
+            ) => (Name::Expr(self.text(e)), 1),
             _ => match keyword("name") {
                 Some(e) => (self.name(e), 0),
                 None => (Name::Expr(self.text(e)), 0),
@@ -978,9 +986,12 @@ fn signature(method: &str, batch: bool) -> Option<&'static [&'static str]> {
             "local_cols",
             "remote_cols",
         ],
-        ("create_foreign_key", true) => {
-            &["constraint_name", "referent_table", "local_cols", "remote_cols"]
-        }
+        ("create_foreign_key", true) => &[
+            "constraint_name",
+            "referent_table",
+            "local_cols",
+            "remote_cols",
+        ],
         ("drop_constraint", false) => &["constraint_name", "table_name", "type_"],
         ("drop_constraint", true) => &["constraint_name", "type_"],
         ("bulk_insert", false) => &["table", "rows"],

@@ -29,11 +29,7 @@ pub(super) fn infer(sql: &str) -> Vec<(OpKind, bool)> {
     let tokens = lex(sql);
     let mut out = Vec::new();
     for stmt in tokens.split(|t| t.tok == Tok::Punct(';')) {
-        let mut p = Parser {
-            sql,
-            t: stmt,
-            i: 0,
-        };
+        let mut p = Parser { sql, t: stmt, i: 0 };
         p.statement(&mut out);
     }
     out
@@ -268,7 +264,9 @@ impl Parser<'_> {
             } else if self.eat("INDEX") {
                 self.eat("CONCURRENTLY");
                 let guarded = self.eat_all(&["IF", "EXISTS"]);
-                let Some(index) = self.qualified() else { return };
+                let Some(index) = self.qualified() else {
+                    return;
+                };
                 // MySQL: `DROP INDEX name ON table`.
                 let table = if self.eat("ON") {
                     self.qualified()
@@ -286,7 +284,9 @@ impl Parser<'_> {
         } else if self.eat("ALTER") && self.eat("TABLE") {
             let guarded = self.eat_all(&["IF", "EXISTS"]);
             self.eat("ONLY");
-            let Some(table) = self.qualified() else { return };
+            let Some(table) = self.qualified() else {
+                return;
+            };
             loop {
                 self.alter_action(&table, guarded, out);
                 // Skip the rest of this action up to a top-level comma.
@@ -327,7 +327,9 @@ impl Parser<'_> {
 
     fn create_table(&mut self, out: &mut Vec<(OpKind, bool)>) {
         let guarded = self.eat_all(&["IF", "NOT", "EXISTS"]);
-        let Some(table) = self.qualified() else { return };
+        let Some(table) = self.qualified() else {
+            return;
+        };
         let columns = match self.group() {
             Some(items) => items
                 .into_iter()
@@ -364,7 +366,11 @@ impl Parser<'_> {
                 self.group();
             }
         }
-        let type_end = self.i.checked_sub(1).and_then(|i| self.t.get(i)).map(|t| t.end);
+        let type_end = self
+            .i
+            .checked_sub(1)
+            .and_then(|i| self.t.get(i))
+            .map(|t| t.end);
         let type_ = match (type_start, type_end) {
             (Some(s), Some(e)) if e > s => self.sql.get(s..e).map(str::to_string),
             _ => None,
@@ -396,15 +402,22 @@ impl Parser<'_> {
         self.eat("CONCURRENTLY");
         let guarded = self.eat_all(&["IF", "NOT", "EXISTS"]);
         // PostgreSQL allows an unnamed index (`CREATE INDEX ON t (c)`): nothing to match by name.
-        if self.peek_word().is_some_and(|w| w.eq_ignore_ascii_case("ON")) {
+        if self
+            .peek_word()
+            .is_some_and(|w| w.eq_ignore_ascii_case("ON"))
+        {
             return;
         }
-        let Some(index) = self.qualified() else { return };
+        let Some(index) = self.qualified() else {
+            return;
+        };
         if !self.eat("ON") {
             return;
         }
         self.eat("ONLY");
-        let Some(mut table) = self.qualified() else { return };
+        let Some(mut table) = self.qualified() else {
+            return;
+        };
         if self.eat("USING") {
             self.ident();
         }

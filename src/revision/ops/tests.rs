@@ -16,7 +16,8 @@ fn up(src: &str) -> Vec<String> {
     lines(&upgrade_ops(src))
 }
 
-const HEADER: &str = "from alembic import op\nimport sqlalchemy as sa\n\nrevision = 'a'\ndown_revision = None\n\n";
+const HEADER: &str =
+    "from alembic import op\nimport sqlalchemy as sa\n\nrevision = 'a'\ndown_revision = None\n\n";
 
 fn with_header(body: &str) -> String {
     format!("{HEADER}{body}")
@@ -106,7 +107,7 @@ fn execute_keeps_literal_sql_and_infers_its_ddl() {
     let OpKind::CreateTable { columns, .. } = &r.upgrade.ops[1].kind else {
         panic!()
     };
-    assert_eq!(columns[0].primary_key, true);
+    assert!(columns[0].primary_key);
     assert_eq!(columns[1].type_.as_deref(), Some("varchar(100)"));
     assert_eq!(columns[1].nullable, Some(false));
     assert_eq!(columns[2].nullable, Some(true));
@@ -168,7 +169,10 @@ fn missing_and_empty_functions_are_told_apart() {
         "def upgrade() -> None:\n    \"\"\"Upgrade schema.\"\"\"\n    pass\n\n\ndef downgrade():\n    ...\n",
     );
     let r = ops(&merge);
-    assert_eq!((r.upgrade.body, r.downgrade.body), (Body::Empty, Body::Empty));
+    assert_eq!(
+        (r.upgrade.body, r.downgrade.body),
+        (Body::Empty, Body::Empty)
+    );
     let none = ops(&with_header("x = 1\n"));
     assert_eq!(none.upgrade.body, Body::Missing);
     assert_eq!(none.upgrade.line, None);
@@ -270,7 +274,8 @@ fn bulk_insert_resolves_table_objects() {
 
 #[test]
 fn source_bytes_are_decoded_like_python() {
-    let crlf = with_header("def upgrade():\n    op.drop_table('caf\u{e9}')\n").replace('\n', "\r\n");
+    let crlf =
+        with_header("def upgrade():\n    op.drop_table('caf\u{e9}')\n").replace('\n', "\r\n");
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend_from_slice(crlf.as_bytes());
     assert_eq!(lines(&read_ops(&bom).upgrade), ["8 drop_table caf\u{e9}"]);
@@ -299,7 +304,9 @@ fn sql_recogniser_ignores_dml_strings_comments_and_temporary_tables() {
     assert!(kinds("-- DROP TABLE t\n/* CREATE TABLE u (x int) */ SELECT 1").is_empty());
     assert!(kinds("CREATE TEMPORARY TABLE scratch (x int)").is_empty());
     assert!(kinds("CREATE INDEX ON t (c)").is_empty());
-    assert!(kinds("ALTER TABLE t ADD PRIMARY KEY (id), DROP CONSTRAINT c, DROP DEFAULT").is_empty());
+    assert!(
+        kinds("ALTER TABLE t ADD PRIMARY KEY (id), DROP CONSTRAINT c, DROP DEFAULT").is_empty()
+    );
     assert_eq!(
         kinds("create table `my``tbl` as select 1; alter table only s.t rename to u"),
         ["create_table my`tbl()", "rename_table s.t -> u"]
@@ -312,7 +319,9 @@ fn sql_recogniser_ignores_dml_strings_comments_and_temporary_tables() {
 
 /// Deterministic pseudo-random bytes (no dependency on the `rand` API for a fuzz-style test).
 fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
             x ^= x << 13;
@@ -338,15 +347,47 @@ fn garbage_and_truncated_sources_never_panic() {
         sources.push(noise(seed, 300));
         // Python-looking noise: fragments of real syntax shuffled.
         let words = [
-            "def upgrade():\n", "    ", "op.", "create_table(", "batch_alter_table(", "with ", " as b:\n",
-            "b.add_column(", "sa.Column(", "'x'", ", ", ")", "(", "[", "]", "\n", "if x:\n", "op.execute(\"",
-            "ALTER TABLE t ADD ", "CREATE TABLE (", "\"", "'", "*", "lambda: ", "for a in b:\n",
+            "def upgrade():\n",
+            "    ",
+            "op.",
+            "create_table(",
+            "batch_alter_table(",
+            "with ",
+            " as b:\n",
+            "b.add_column(",
+            "sa.Column(",
+            "'x'",
+            ", ",
+            ")",
+            "(",
+            "[",
+            "]",
+            "\n",
+            "if x:\n",
+            "op.execute(\"",
+            "ALTER TABLE t ADD ",
+            "CREATE TABLE (",
+            "\"",
+            "'",
+            "*",
+            "lambda: ",
+            "for a in b:\n",
         ];
         let picks = noise(seed + 1000, 120);
-        let src: String = picks.iter().map(|b| words[*b as usize % words.len()]).collect();
+        let src: String = picks
+            .iter()
+            .map(|b| words[*b as usize % words.len()])
+            .collect();
         sources.push(src.into_bytes());
     }
-    sources.push(format!("def upgrade():\n    op.drop_table({}x{})\n", "(".repeat(500), ")".repeat(500)).into_bytes());
+    sources.push(
+        format!(
+            "def upgrade():\n    op.drop_table({}x{})\n",
+            "(".repeat(500),
+            ")".repeat(500)
+        )
+        .into_bytes(),
+    );
     for s in &sources {
         let r = read_ops(s);
         for op in r.upgrade.ops.iter().chain(&r.downgrade.ops) {
@@ -359,7 +400,8 @@ fn garbage_and_truncated_sources_never_panic() {
 
 #[test]
 fn the_demo_revisions_are_read() {
-    let versions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/migrations/versions");
+    let versions =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/migrations/versions");
     let read = |file: &str| read_ops_file(&versions.join(file));
     let r = read("a9b8c7d6e5f4_add_operator_name_to_chat_sessions.py");
     assert_eq!(
@@ -388,4 +430,33 @@ fn the_demo_revisions_are_read() {
             r#"32 execute "INSERT INTO system_settings (key, value, description) VALUES...""#,
         ]
     );
+}
+
+/// `cargo test --release --lib revision::ops::tests::timing -- --ignored --nocapture`
+#[test]
+#[ignore = "timing, run by hand in release mode"]
+fn timing() {
+    use rustpython_parser::{Mode, parse_starts_at, text_size::TextSize};
+    let versions =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/migrations/versions");
+    let sources: Vec<String> = std::fs::read_dir(versions)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let rounds = 200;
+    let t = std::time::Instant::now();
+    for _ in 0..rounds {
+        for s in &sources {
+            let _ = parse_starts_at(s, Mode::Module, "x", TextSize::default());
+        }
+    }
+    let parse = t.elapsed() / (rounds * sources.len() as u32);
+    let t = std::time::Instant::now();
+    for _ in 0..rounds {
+        for s in &sources {
+            let _ = ops(s);
+        }
+    }
+    let all = t.elapsed() / (rounds * sources.len() as u32);
+    println!("per file: parse {parse:?}, ops {all:?}");
 }
