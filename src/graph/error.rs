@@ -71,7 +71,7 @@ pub struct ErrorReport {
 }
 
 impl RevisionError {
-    /// The stable error code (see docs/cli-contract.md).
+    /// The stable error code (listed in the README, "Errors").
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unknown { .. } => "unknown_revision",

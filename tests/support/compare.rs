@@ -1,6 +1,6 @@
 //! Comparing one `migscope` invocation with what Alembic answered.
 //!
-//! Error codes follow `docs/cli-contract.md`; the code expected for an
+//! Error codes follow the README ("Errors"); the code expected for an
 //! Alembic exception is derived from the exception the oracle reported.
 
 use serde_json::Value;
@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::cli::{Check, CliOutput};
 use super::oracle::{AlembicError, Answer, Outcome};
 
-/// Exit status of a revision error (`docs/cli-contract.md`).
+/// Exit status of a revision error (README, "Errors").
 pub const REVISION_ERROR_EXIT: i32 = 1;
 
 /// One answer Alembic may give: revision ids in order, or an error.
@@ -47,7 +47,7 @@ fn from_outcome(o: &Outcome) -> Vec<Expected<'_>> {
         .collect()
 }
 
-/// The `docs/cli-contract.md` error code for an Alembic exception, or
+/// The migscope error code (README, "Errors") for an Alembic exception, or
 /// `None` for crashes the contract does not classify.
 pub fn error_code(err: &AlembicError) -> Option<&'static str> {
     let (kind, msg) = err.inner();
