@@ -33,8 +33,14 @@ impl Project {
     }
 
     fn rev_with(&self, id: &str, down: &str, extra: &str) -> &Self {
-        let revises = down.trim_matches(|c| "()'\" ".contains(c)).replace("', '", ", ");
-        let revises = if down == "None" { String::new() } else { revises };
+        let revises = down
+            .trim_matches(|c| "()'\" ".contains(c))
+            .replace("', '", ", ");
+        let revises = if down == "None" {
+            String::new()
+        } else {
+            revises
+        };
         let body = format!(
             "\"\"\"rev {id}\n\nRevision ID: {id}\nRevises: {revises}\nCreate Date: 2024-01-01 00:00:00\n\n\"\"\"\nfrom alembic import op\n\nrevision = '{id}'\ndown_revision = {down}\n{extra}\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
         );
@@ -42,7 +48,11 @@ impl Project {
     }
 
     fn check(&self, extra: &[&str]) -> (i32, Value) {
-        run_check(self.dir.path(), &["--dir", self.versions().to_str().unwrap()], extra)
+        run_check(
+            self.dir.path(),
+            &["--dir", self.versions().to_str().unwrap()],
+            extra,
+        )
     }
 }
 
@@ -109,7 +119,11 @@ fn two_heads_are_an_error_on_each_head() {
     assert_eq!(code, 1);
     let heads = found(&json, "multiple-heads");
     assert_eq!(heads.len(), 2);
-    assert!(heads.iter().all(|(s, _, line)| s == "error" && line.is_some()));
+    assert!(
+        heads
+            .iter()
+            .all(|(s, _, line)| s == "error" && line.is_some())
+    );
 }
 
 #[test]
@@ -139,7 +153,11 @@ fn unlabelled_second_base_is_an_error_and_labelled_one_a_warning() {
     let q = Project::new();
     q.rev("aaaa0001", "None")
         .rev("bbbb0002", "'aaaa0001'")
-        .rev_with("add_system_settings", "None", "branch_labels = ('system_settings',)");
+        .rev_with(
+            "add_system_settings",
+            "None",
+            "branch_labels = ('system_settings',)",
+        );
     let (_, json) = q.check(&[]);
     let orphan = found(&json, "orphan-base");
     assert_eq!(orphan.len(), 1);
@@ -210,7 +228,11 @@ fn cycles_and_self_references_are_reported() {
 fn labels_clashing_with_labels_or_ids_are_reported() {
     let p = Project::new();
     p.rev_with("aaaa0001", "None", "branch_labels = ('core',)")
-        .rev_with("bbbb0002", "'aaaa0001'", "branch_labels = ['core', 'aaaa0001']");
+        .rev_with(
+            "bbbb0002",
+            "'aaaa0001'",
+            "branch_labels = ['core', 'aaaa0001']",
+        );
     let (_, json) = p.check(&[]);
     assert_eq!(found(&json, "duplicate-label").len(), 1, "{json}");
     assert_eq!(found(&json, "label-is-revision-id").len(), 1, "{json}");
@@ -222,8 +244,14 @@ fn files_alembic_cannot_load_are_errors() {
     p.rev("aaaa0001", "None");
     p.file("_helpers.py", "def helper():\n    return 1\n");
     p.file("bbbb0002_x.py", "revision = 'bbbb0002'\n");
-    p.file("cccc0003_x.py", "revision = 'cccc0003'\ndown_revision = get_down('aaaa0001')\n");
-    p.file("dddd0004_x.py", "revision = 'dddd0004'\ndown_revision = 5\n");
+    p.file(
+        "cccc0003_x.py",
+        "revision = 'cccc0003'\ndown_revision = get_down('aaaa0001')\n",
+    );
+    p.file(
+        "dddd0004_x.py",
+        "revision = 'dddd0004'\ndown_revision = 5\n",
+    );
     let (code, json) = p.check(&[]);
     assert_eq!(code, 1);
     assert_eq!(found(&json, "missing-revision-id").len(), 1, "{json}");
@@ -316,7 +344,13 @@ fn github_format_prints_workflow_annotations() {
     let p = Project::new();
     p.rev("aaaa0001", "None").rev("cccc0003", "'gone0002'");
     let out = Command::new(env!("CARGO_BIN_EXE_migscope"))
-        .args(["--dir", p.versions().to_str().unwrap(), "check", "--format", "github"])
+        .args([
+            "--dir",
+            p.versions().to_str().unwrap(),
+            "check",
+            "--format",
+            "github",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -350,6 +384,13 @@ fn the_demo_shows_the_seeds_problems() {
     let heads = found(&json, "multiple-heads");
     assert_eq!(heads.len(), 2);
     let orphan = found(&json, "orphan-base");
-    assert_eq!(orphan, vec![("warning".into(), Some("add_system_settings".into()), orphan[0].2)]);
+    assert_eq!(
+        orphan,
+        vec![(
+            "warning".into(),
+            Some("add_system_settings".into()),
+            orphan[0].2
+        )]
+    );
     assert_eq!(json["errors"], 2, "{json}");
 }

@@ -1,0 +1,161 @@
+//! The command-line contract beyond `check`: help, pipes, exports, identifier forms.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn migscope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_migscope"))
+}
+
+fn demo(args: &[&str]) -> (i32, String, String) {
+    let out = migscope()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("--demo")
+        .args(args)
+        .output()
+        .expect("run migscope");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in [
+        "graph", "heads", "bases", "history", "show", "plan", "check", "export",
+    ] {
+        let out = migscope().args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{sub} --help failed");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("--config") && text.contains("--dir"),
+            "{sub}: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_reader_that_closes_early_is_not_an_error() {
+    // Enough history to overflow the pipe buffer, so the writer sees the closed pipe.
+    let dir = tempfile::tempdir().unwrap();
+    let versions = dir.path().join("versions");
+    fs::create_dir(&versions).unwrap();
+    let mut down = "None".to_string();
+    for i in 0..3000 {
+        let id = format!("r{i:07}");
+        fs::write(
+            versions.join(format!("{id}_x.py")),
+            format!("\"\"\"a revision with a fairly long message to fill the pipe {i}\"\"\"\nrevision = '{id}'\ndown_revision = {down}\n"),
+        )
+        .unwrap();
+        down = format!("'{id}'");
+    }
+    let mut child = migscope()
+        .args(["--dir", versions.to_str().unwrap(), "history"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // stdout is dropped here, like `| head -c 16`.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?} {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn exports_describe_every_revision_and_edge() {
+    let (code, dot, _) = demo(&["export", "--format", "dot"]);
+    assert_eq!(code, 0);
+    assert!(dot.starts_with("digraph migrations {"));
+    assert_eq!(dot.matches(" [label=").count(), 11, "{dot}");
+    assert!(dot.contains("\"157caa418be7\" -> \"8a9b1c2d3e4f\""));
+    assert!(dot.contains("\"157caa418be7\" -> \"f1a2b3c4d5e6\""));
+
+    let (code, mermaid, _) = demo(&["export", "--format", "mermaid"]);
+    assert_eq!(code, 0);
+    assert!(mermaid.starts_with("flowchart BT"));
+    assert!(mermaid.contains("r_add_sync_status_to_rich_menus --> r_add_system_settings"));
+
+    let (code, json, _) = demo(&["export", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["revisions"].as_array().unwrap().len(), 11);
+    assert_eq!(v["branch_labels"]["system_settings"], "add_system_settings");
+}
+
+#[test]
+fn show_accepts_every_identifier_form() {
+    for (ident, expected) in [
+        ("cd2257cee794", "Rev: cd2257cee794 (branchpoint)"),
+        ("cd22", "Rev: cd2257cee794 (branchpoint)"),
+        (
+            "system_settings@head",
+            "Rev: add_sync_status_to_rich_menus (head)",
+        ),
+        ("157caa418be7@head", "Rev: a9b8c7d6e5f4 (head)"),
+        ("system_settings", "Rev: add_system_settings"),
+        ("a9b8c7d6e5f4-1", "Rev: 157caa418be7 (mergepoint)"),
+        ("3f1c+2", "Rev: 9d4a6f0e2c15"),
+    ] {
+        let (code, out, err) = demo(&["show", ident]);
+        assert_eq!(code, 0, "{ident}: {err}");
+        assert_eq!(out.lines().next(), Some(expected), "{ident}");
+    }
+    let (code, out, _) = demo(&["show", "heads"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.matches("Rev: ").count(), 2);
+    let (code, _, err) = demo(&["show", "add_sy"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Can't locate revision identified by 'add_sy'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn graph_draws_ascii_without_colour_when_piped() {
+    let (code, out, _) = demo(&["graph", "--ascii"]);
+    assert_eq!(code, 0);
+    assert!(out.is_ascii(), "{out}");
+    assert!(!out.contains('\x1b'), "no colour on a pipe");
+    assert!(
+        out.contains("add_system_settings (system_settings) [base] [orphan]"),
+        "{out}"
+    );
+    assert_eq!(out.lines().filter(|l| l.contains("[head]")).count(), 2);
+}
+
+#[test]
+fn plan_json_reports_direction_and_order() {
+    let (code, out, _) = demo(&[
+        "plan",
+        "--from",
+        "a9b8c7d6e5f4",
+        "--to",
+        "cd2257cee794",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["direction"], "downgrade");
+    assert_eq!(v["revisions"][0], "a9b8c7d6e5f4");
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("assets/demo/alembic.ini")
+            .exists()
+    );
+}
