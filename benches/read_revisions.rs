@@ -36,7 +36,10 @@ fn versions_dir() -> PathBuf {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let n = env_usize("MIGSCOPE_BENCH_N", 10_000);
-    let project = root.join("target").join("bench").join(format!("rust-n{n}-s1"));
+    let project = root
+        .join("target")
+        .join("bench")
+        .join(format!("rust-n{n}-s1"));
     let versions = project.join("migrations").join("versions");
     if !versions.is_dir() {
         eprintln!("generating {n} revisions into {}", project.display());

@@ -535,39 +535,48 @@ fn per_revision(c: &mut Collector) {
                 format!("Use an id of at most {VERSION_COLUMN_LENGTH} characters, or widen alembic_version.version_num"),
             );
         }
-        if let Some(doc) = &rec.docstring {
-            if let Some(revises) = &doc.revises {
-                let said = revises.split(',').map(str::trim).filter(|s| !s.is_empty());
-                let agree = said.clone().count() == rev.down.len()
-                    && said.clone().all(|s| rev.down.iter().any(|d| d == s))
-                    && rev.down.iter().all(|d| said.clone().any(|s| s == d));
-                if !agree {
-                    let line = doc.revises_line.map(|l| Span { line: l, column: 1 });
-                    let id = rev.id.clone();
-                    let down = if rev.down.is_empty() { "None".to_string() } else { rev.down.join(", ") };
-                    c.push(
+        if let Some(doc) = &rec.docstring
+            && let Some(revises) = &doc.revises
+        {
+            let said = revises.split(',').map(str::trim).filter(|s| !s.is_empty());
+            let agree = said.clone().count() == rev.down.len()
+                && said.clone().all(|s| rev.down.iter().any(|d| d == s))
+                && rev.down.iter().all(|d| said.clone().any(|s| s == d));
+            if !agree {
+                let line = doc.revises_line.map(|l| Span { line: l, column: 1 });
+                let id = rev.id.clone();
+                let down = if rev.down.is_empty() {
+                    "None".to_string()
+                } else {
+                    rev.down.join(", ")
+                };
+                c.push(
                         "revises-mismatch",
                         Severity::Warning,
                         Some((r, line)),
                         format!("docstring says `Revises: {revises}` but down_revision is {down}"),
                         format!("Update the docstring of {id} to `Revises: {}` (or fix down_revision if the docstring is right)", rev.down.join(", ")),
                     );
-                }
             }
         }
-        let name = rec.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        if let Some(prefix) = id_like_prefix(name) {
-            if !name.contains(rev.id.as_str()) && prefix != rev.id {
-                let span = c.span_of(r, Field::Revision);
-                let id = rev.id.clone();
-                c.push(
+        let name = rec
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if let Some(prefix) = id_like_prefix(name)
+            && !name.contains(rev.id.as_str())
+            && prefix != rev.id
+        {
+            let span = c.span_of(r, Field::Revision);
+            let id = rev.id.clone();
+            c.push(
                     "filename-mismatch",
                     Severity::Warning,
                     Some((r, span)),
                     format!("file name starts with {prefix} but the revision id is {id}"),
                     format!("Rename the file to start with {id}_ (or fix `revision` if the file name is right)"),
                 );
-            }
         }
     }
 }

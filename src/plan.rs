@@ -94,18 +94,19 @@ pub fn downgrade(
     let heads = map.resolve_many(current).map_err(wrap)?;
     let mut drop = map.descendants_with_deps(&roots);
     drop.intersect_with(&map.ancestors_with_deps(&heads));
-    if let Some(t) = target_rev {
-        if drop.count_ones(..) == 0 && !heads.contains(&t) {
-            return Err(RevisionError::NotATarget {
-                message: format!(
-                    "Destination {target} is not a valid downgrade target from current head(s)"
-                ),
-                detail: format!(
-                    "Revision Nothing to drop is not an ancestor of revision {}",
-                    py_tuple(current)
-                ),
-            });
-        }
+    if let Some(t) = target_rev
+        && drop.count_ones(..) == 0
+        && !heads.contains(&t)
+    {
+        return Err(RevisionError::NotATarget {
+            message: format!(
+                "Destination {target} is not a valid downgrade target from current head(s)"
+            ),
+            detail: format!(
+                "Revision Nothing to drop is not an ancestor of revision {}",
+                py_tuple(current)
+            ),
+        });
     }
     Ok(Plan {
         direction: Direction::Downgrade,

@@ -135,19 +135,17 @@ impl Ini {
             if stripped.is_empty() || is_comment {
                 // Empty lines belong to the current value (they survive between continuation
                 // lines); comment lines are dropped but do not end the value.
-                if !is_comment {
-                    if let Some(b) = current_value(&mut building, &cursect, &optname) {
-                        b.pieces.push(String::new());
-                    }
+                if !is_comment && let Some(b) = current_value(&mut building, &cursect, &optname) {
+                    b.pieces.push(String::new());
                 }
                 continue;
             }
             let cur_indent = line.chars().take_while(|&c| py_isspace(c)).count();
-            if cur_indent > indent_level {
-                if let Some(b) = current_value(&mut building, &cursect, &optname) {
-                    b.pieces.push(stripped.to_string());
-                    continue;
-                }
+            if cur_indent > indent_level
+                && let Some(b) = current_value(&mut building, &cursect, &optname)
+            {
+                b.pieces.push(stripped.to_string());
+                continue;
             }
             indent_level = cur_indent;
             if let Some(header) = section_header(stripped) {

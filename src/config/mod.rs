@@ -209,17 +209,17 @@ pub fn load(opts: &ConfigOptions) -> Result<ProjectConfig, ConfigError> {
             },
         });
     }
-    if let Some(ini) = &ini {
-        if !ini.has_section(&section) {
-            warnings.push(ConfigWarning {
-                kind: WarningKind::Suspicious,
-                origin: Some(Origin::new(ini.path(), None)),
-                message: format!(
-                    "the ini file has no [{section}] section, so Alembic ignores it (except \
+    if let Some(ini) = &ini
+        && !ini.has_section(&section)
+    {
+        warnings.push(ConfigWarning {
+            kind: WarningKind::Suspicious,
+            origin: Some(Origin::new(ini.path(), None)),
+            message: format!(
+                "the ini file has no [{section}] section, so Alembic ignores it (except \
                      [DEFAULT]); check -n/--name"
-                ),
-            });
-        }
+            ),
+        });
     }
 
     let src = Sources {

@@ -55,26 +55,25 @@ pub fn choose_url(
             return Ok((url.trim().to_string(), UrlSource::Env(var)));
         }
     }
-    if let Some(cfg) = config {
-        if let Some(url) = cfg
+    if let Some(cfg) = config
+        && let Some(url) = cfg
             .sqlalchemy_url
             .as_deref()
             .filter(|u| !u.trim().is_empty())
-        {
-            let source = UrlSource::Config(cfg.ini_path.clone());
-            // `alembic init` writes this placeholder; projects that read the URL from the
-            // environment in env.py often leave it there.
-            if url.trim().starts_with("driver://") {
-                return Err(DbError::NoUrl {
-                    detail: format!(
-                        "{source} is Alembic's placeholder ({}), so the real URL is probably \
+    {
+        let source = UrlSource::Config(cfg.ini_path.clone());
+        // `alembic init` writes this placeholder; projects that read the URL from the
+        // environment in env.py often leave it there.
+        if url.trim().starts_with("driver://") {
+            return Err(DbError::NoUrl {
+                detail: format!(
+                    "{source} is Alembic's placeholder ({}), so the real URL is probably \
                          computed in env.py",
-                        mask_url(url.trim())
-                    ),
-                });
-            }
-            return Ok((url.trim().to_string(), source));
+                    mask_url(url.trim())
+                ),
+            });
         }
+        return Ok((url.trim().to_string(), source));
     }
     Err(DbError::NoUrl {
         detail: "no --db option, no MIGSCOPE_DATABASE_URL or DATABASE_URL, and no \

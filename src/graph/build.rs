@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
-use rayon::prelude::*;
 use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
 
 use super::{EdgeKind, RevIdx, Revision, RevisionError, RevisionMap, Unreadable};
 use crate::revision::{NormalizeError, RevisionRecord, illegal_id_chars};

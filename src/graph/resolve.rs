@@ -253,16 +253,16 @@ impl RevisionMap {
                 }
             }
         };
-        if let (Some(b), Some(branch_rev)) = (check_branch, branch_rev) {
-            if !self.shares_lineage(revision, &[branch_rev], Links::Versioned) {
-                return Err(RevisionError::NotInBranch {
-                    argument: ident.to_string(),
-                    detail: format!(
-                        "Revision {} is not a member of branch '{b}'",
-                        self.revs[revision].id
-                    ),
-                });
-            }
+        if let (Some(b), Some(branch_rev)) = (check_branch, branch_rev)
+            && !self.shares_lineage(revision, &[branch_rev], Links::Versioned)
+        {
+            return Err(RevisionError::NotInBranch {
+                argument: ident.to_string(),
+                detail: format!(
+                    "Revision {} is not a member of branch '{b}'",
+                    self.revs[revision].id
+                ),
+            });
         }
         Ok(Some(revision))
     }
@@ -270,22 +270,22 @@ impl RevisionMap {
     /// `get_revisions` for one identifier: every revision it names (`heads` names several).
     pub fn resolve_all(&self, id: &str) -> Result<Vec<WalkPos>, RevisionError> {
         let (ids, branch) = self.resolve_number(id)?;
-        if let [only] = ids.as_slice() {
-            if let Some(n) = python_int(only).filter(|n| *n < 0) {
-                // `branch@-n`: walk down from each head carrying the branch label.
-                let mut heads = self.real_heads().to_vec();
-                if let Some(b) = non_empty(branch.as_deref()) {
-                    heads.retain(|&h| self.revs[self.holder(h)].labels.iter().any(|l| l == b));
-                }
-                return heads
-                    .into_iter()
-                    .map(|h| {
-                        Ok(self
-                            .walk(WalkPos::Rev(self.holder(h)), n, None, true)?
-                            .unwrap_or(WalkPos::Start))
-                    })
-                    .collect();
+        if let [only] = ids.as_slice()
+            && let Some(n) = python_int(only).filter(|n| *n < 0)
+        {
+            // `branch@-n`: walk down from each head carrying the branch label.
+            let mut heads = self.real_heads().to_vec();
+            if let Some(b) = non_empty(branch.as_deref()) {
+                heads.retain(|&h| self.revs[self.holder(h)].labels.iter().any(|l| l == b));
             }
+            return heads
+                .into_iter()
+                .map(|h| {
+                    Ok(self
+                        .walk(WalkPos::Rev(self.holder(h)), n, None, true)?
+                        .unwrap_or(WalkPos::Start))
+                })
+                .collect();
         }
         ids.iter()
             .map(|i| {
@@ -300,20 +300,20 @@ impl RevisionMap {
     /// extended to relative forms with a symbol (`head-1`, `abc1+2`), which Alembic's `show` rejects.
     pub fn resolve_for_show(&self, id: &str) -> Result<Vec<RevIdx>, RevisionError> {
         let plain = self.resolve_all(id);
-        if let (Err(RevisionError::Unknown { .. }), Some(rel)) = (&plain, Relative::parse(id)) {
-            if let Some(symbol) = &rel.symbol {
-                let start = match rel.branch.as_deref().filter(|b| !b.is_empty()) {
-                    Some(b) => self.resolve(&format!("{b}@{symbol}"))?,
-                    None => self.resolve(symbol)?,
-                };
-                let start = start.map_or(WalkPos::Start, WalkPos::Rev);
-                if let Some(pos) = self.walk(start, rel.steps, None, true)? {
-                    return Ok(pos.rev().into_iter().collect());
-                }
-                return Err(RevisionError::RelativeOverwalk {
-                    message: format!("{id} walks past the end of the history"),
-                });
+        if let (Err(RevisionError::Unknown { .. }), Some(rel)) = (&plain, Relative::parse(id))
+            && let Some(symbol) = &rel.symbol
+        {
+            let start = match rel.branch.as_deref().filter(|b| !b.is_empty()) {
+                Some(b) => self.resolve(&format!("{b}@{symbol}"))?,
+                None => self.resolve(symbol)?,
+            };
+            let start = start.map_or(WalkPos::Start, WalkPos::Rev);
+            if let Some(pos) = self.walk(start, rel.steps, None, true)? {
+                return Ok(pos.rev().into_iter().collect());
             }
+            return Err(RevisionError::RelativeOverwalk {
+                message: format!("{id} walks past the end of the history"),
+            });
         }
         Ok(plain?.into_iter().filter_map(WalkPos::rev).collect())
     }

@@ -145,7 +145,8 @@ impl RevisionMap {
                 i = j;
                 switches += 1;
                 if switches > current.len() {
-                    let mut ids: Vec<String> = current.iter().map(|&c| self.revs[c].id.clone()).collect();
+                    let mut ids: Vec<String> =
+                        current.iter().map(|&c| self.revs[c].id.clone()).collect();
                     ids.sort();
                     return Err(RevisionError::UndetectedCycle { revisions: ids });
                 }

@@ -81,8 +81,9 @@ pub fn graph_rows(map: &RevisionMap) -> Vec<GraphRow> {
         }
     }
     // Revisions the order did not reach (phantom duplicates) go after their holder.
-    for r in 0..map.len() {
-        if !placed[r] {
+    let unplaced: Vec<RevIdx> = (0..map.len()).filter(|&r| !placed[r]).collect();
+    for r in unplaced {
+        {
             let holder = map.get(&map.rev(r).id).unwrap_or(r);
             let at = rows
                 .iter()
