@@ -4,10 +4,12 @@
 //! Alembic's load order, [`revision`] reads each file into a record, [`graph`] builds the revision map,
 //! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
 
+pub mod compare;
 pub mod config;
 pub mod db;
 pub mod diagnose;
 pub mod discover;
+pub mod gitsrc;
 pub mod graph;
 pub mod plan;
 pub mod project;
@@ -16,3 +18,6 @@ pub mod revision;
 pub mod schema;
 pub mod evidence;
 pub mod preflight;
+pub mod journal;
+pub mod stamp;
+pub mod tui;

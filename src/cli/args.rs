@@ -1,4 +1,4 @@
-//! Command-line arguments. The names and outputs are a contract (docs/cli-contract.md).
+//! Command-line arguments. The names and outputs are a contract (README, "Commands").
 
 use std::path::PathBuf;
 
@@ -24,6 +24,9 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Explorer (no command): pure ASCII instead of Unicode box drawing
+    #[arg(long = "ascii")]
+    pub ascii: bool,
 }
 
 #[derive(Debug, Args)]
@@ -123,19 +126,42 @@ pub enum Command {
         /// Target: heads, head, base, an id or prefix, label@head, +N, -N, head-1, ...
         #[arg(long, value_name = "TARGET")]
         to: String,
-        /// Current revision rows (as in alembic_version); omitted means an empty database
+        /// Current revision rows (as in alembic_version); omitted means an empty database;
+        /// `current` reads them from the database (--db)
         #[arg(long, value_name = "REV[,REV...]", value_delimiter = ',')]
         from: Vec<String>,
         #[arg(long, value_enum, default_value_t = DirectionArg::Auto)]
         direction: DirectionArg,
         #[arg(long, value_enum, default_value_t = DataFormat::Text)]
         format: DataFormat,
+        /// The database, for `--from current`
+        #[command(flatten)]
+        db: super::db::DbArgs,
     },
     /// Every structural problem; exit 1 if any is an error
     Check {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
+        /// Check what merging with another checkout would give (for CI on pull requests): a
+        /// directory or git:REF; exit 1 if the union has several heads or any error
+        #[arg(long, value_name = "LEFT")]
+        against: Option<String>,
+        /// Also check a database (with --db URL): unknown or overlapping rows, revisions not
+        /// applied yet, ids longer than the version column
+        #[command(flatten)]
+        db: super::db::DbArgs,
     },
+    /// Compare two checkouts (directories or git:REF): missing, differing and renamed revisions,
+    /// the union's heads, and a plan (or --apply) to sync them
+    Compare(super::compare::CompareArgs),
+    /// The database's revision rows: applied, pending, the upgrade plan and its predicted
+    /// conflicts, and the stamp the schema suggests
+    Status(super::db::StatusArgs),
+    /// Rewrite the version table's rows as `alembic stamp TARGET...` would (previewed,
+    /// confirmed, compare-and-swap, journaled)
+    Stamp(super::db::StampArgs),
+    /// Restore the version table's rows from before the last journaled change to this database
+    Undo(super::db::UndoArgs),
     /// The whole graph as JSON, Graphviz dot or Mermaid
     Export {
         #[arg(long, value_enum)]

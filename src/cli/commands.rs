@@ -14,18 +14,35 @@ use migscope::project::Project;
 use migscope::render::{self, export};
 
 pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
+    // These read their own sides: the working directory's project is not loaded first.
+    match &cli.command {
+        Some(Command::Compare(args)) => return super::compare::run(cli, args, out, color),
+        Some(Command::Check {
+            format,
+            against: Some(against),
+            ..
+        }) => return super::compare::check_against(cli, against, *format, out),
+        // The database commands load the project themselves (`--demo` may use a work copy).
+        Some(Command::Status(args)) => return super::db::status(cli, args, out),
+        Some(Command::Stamp(args)) => return super::db::stamp_cmd(cli, args, out),
+        Some(Command::Undo(args)) => return super::db::undo(cli, args, out),
+        _ => {}
+    }
     let opts = config_options(cli)?;
     let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
     // The process ends right after the command; freeing 10,000 records one by one would only
     // add to its run time.
     let project: &Project = Box::leak(Box::new(project));
     let map = &project.map;
+    if cli.command.is_none() {
+        return explore(project, cli, color, out);
+    }
     match cli
         .command
         .as_ref()
         .unwrap_or(&Command::Graph { ascii: false })
     {
-        Command::Graph { ascii } => graph(map, *ascii, color, out),
+        Command::Graph { ascii } => graph(map, *ascii || cli.ascii, color, out),
         Command::Heads {
             resolve_dependencies,
             format,
@@ -49,8 +66,27 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
             from,
             direction,
             format,
-        } => plan_cmd(map, to, from, *direction, *format, out),
-        Command::Check { format } => check(&project, cli, *format, out),
+            db,
+        } => {
+            // `--from current`: the rows of the database's version table.
+            let from = if from.len() == 1 && from[0] == "current" {
+                super::db::current_rows(cli, db, &project.config)?
+            } else {
+                from.clone()
+            };
+            plan_cmd(map, to, &from, *direction, *format, out)
+        }
+        Command::Check { format, db, .. } => {
+            // `--db`: the database's rows are checked too.
+            let extra = match &db.db {
+                Some(_) => super::db::db_diagnostics(cli, db, project)?,
+                None => Vec::new(),
+            };
+            check(project, cli, *format, extra, out)
+        }
+        Command::Compare(_) | Command::Status(_) | Command::Stamp(_) | Command::Undo(_) => {
+            unreachable!("handled above")
+        }
         Command::Export { format } => export_cmd(map, *format, out),
     }
 }
@@ -203,9 +239,16 @@ fn expectations(project: &Project, extra: &[String]) -> Expectations {
     Expectations { branches }
 }
 
-fn check(project: &Project, cli: &Cli, format: CheckFormat, out: &mut dyn Write) -> CmdResult {
+fn check(
+    project: &Project,
+    cli: &Cli,
+    format: CheckFormat,
+    extra: Vec<Diagnostic>,
+    out: &mut dyn Write,
+) -> CmdResult {
     let map = &project.map;
     let mut diags = diagnose::diagnose(map, &expectations(project, &cli.global.branches));
+    diags.extend(extra);
     for w in &project.discovery_warnings {
         diags.push(Diagnostic {
             code: "file-loaded-twice",
@@ -361,5 +404,23 @@ fn graph(map: &RevisionMap, ascii: bool, color: bool, out: &mut dyn Write) -> Cm
     for line in render::rows::render_graph(&rows, glyphs, color) {
         writeln!(out, "{line}")?;
     }
+    Ok(())
+}
+
+/// No command: the interactive explorer in a terminal, else the graph and a hint.
+fn explore(project: &Project, cli: &Cli, color: bool, out: &mut dyn Write) -> CmdResult {
+    use migscope::render::lanes::GlyphSet;
+    let glyphs = if cli.ascii {
+        GlyphSet::Ascii
+    } else {
+        GlyphSet::Unicode
+    };
+    if !migscope::tui::available() {
+        graph(&project.map, cli.ascii, color, out)?;
+        eprintln!("hint: run migscope in a terminal to explore the graph interactively");
+        return Ok(());
+    }
+    let mut state = migscope::tui::state_for(project, &cli.global.branches, glyphs, (80, 24));
+    migscope::tui::run(&mut state)?;
     Ok(())
 }

@@ -2,6 +2,8 @@
 
 mod args;
 mod commands;
+mod compare;
+mod db;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;

@@ -1,0 +1,886 @@
+//! The database commands: `status` (read-only), `stamp` and `undo` (the only writes, each a
+//! compare-and-swap of the version table's rows, previewed, confirmed and journaled).
+//!
+//! `--demo` reads the bundled `assets/demo/demo.db` for `status`; a writing command first copies
+//! the demo project to a work directory next to the journal (`<state dir>/demo`) and works
+//! there, so the bundled asset never changes. Later `--demo` commands use that copy until it is
+//! deleted.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use serde_json::json;
+
+use super::args::DataFormat;
+use super::{Cli, CmdResult, Failure, config_options, demo_dir};
+use migscope::config::ProjectConfig;
+use migscope::db::{
+    self, Db, DbError, DbUrl, LocatedVersionTable, SchemaScope, SqlStep, VersionState,
+};
+use migscope::diagnose::{Diagnostic, Severity};
+use migscope::evidence;
+use migscope::graph::{RevIdx, RevisionMap};
+use migscope::journal::{self, Entry};
+use migscope::plan;
+use migscope::preflight;
+use migscope::project::Project;
+use migscope::revision::ops::OpsReport;
+use migscope::schema::SchemaSnapshot;
+use migscope::stamp::{self, StampError};
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Database URL (SQLAlchemy form); default: $MIGSCOPE_DATABASE_URL, $DATABASE_URL, then the
+    /// project's sqlalchemy.url
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// Version table name (default: env.py's literal, else alembic_version)
+    #[arg(long, value_name = "NAME")]
+    pub version_table: Option<String>,
+    /// Schema of the version table (default: env.py's literal, else the default schema)
+    #[arg(long, value_name = "SCHEMA")]
+    pub version_table_schema: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[arg(long, value_enum, default_value_t = DataFormat::Text)]
+    pub format: DataFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StampArgs {
+    /// Revisions to stamp (as `alembic stamp`: ids, prefixes, heads, label@head, base)
+    #[arg(value_name = "TARGET", required = true)]
+    pub targets: Vec<String>,
+    /// Start from no rows (`alembic stamp --purge`): works even when the table holds ids no
+    /// file defines
+    #[arg(long)]
+    pub purge: bool,
+    /// Show the change and the SQL; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// The rows the table must hold (comma-separated; empty: none). The stamp is computed from
+    /// them and written only if the table still holds exactly them
+    #[arg(long, value_name = "REV[,REV...]")]
+    pub expect: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UndoArgs {
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show the change and the SQL; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// The project, the database and its version table, resolved.
+struct Target {
+    project: &'static Project,
+    url: DbUrl,
+    source: String,
+    table: LocatedVersionTable,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn db_failure(e: DbError) -> Failure {
+    Failure::Usage(anyhow::Error::new(e))
+}
+
+/// The state directory (the journal's directory).
+fn state_dir() -> anyhow::Result<PathBuf> {
+    let path = journal::journal_path(|k| std::env::var(k).ok()).ok_or_else(|| {
+        anyhow!("no state directory: set MIGSCOPE_STATE_DIR (or XDG_STATE_HOME, or HOME)")
+    })?;
+    Ok(path.parent().map(Path::to_path_buf).unwrap_or_default())
+}
+
+fn journal_file() -> anyhow::Result<PathBuf> {
+    journal::journal_path(|k| std::env::var(k).ok()).ok_or_else(|| {
+        anyhow!("no journal location: set MIGSCOPE_STATE_DIR (or XDG_STATE_HOME, or HOME)")
+    })
+}
+
+/// The demo's work copy (`<state dir>/demo`), made on first use.
+fn demo_work_copy(create: bool) -> anyhow::Result<Option<PathBuf>> {
+    let dir = state_dir()?.join("demo");
+    if dir.join("alembic.ini").is_file() && dir.join("demo.db").is_file() {
+        return Ok(Some(dir));
+    }
+    if !create {
+        return Ok(None);
+    }
+    let src = demo_dir();
+    anyhow::ensure!(
+        src.join("demo.db").is_file(),
+        "the bundled demo database is not at {} (regenerate it with scripts/make_demo_db.py)",
+        src.join("demo.db").display()
+    );
+    copy_dir(&src, &dir).with_context(|| format!("copying the demo to {}", dir.display()))?;
+    eprintln!(
+        "demo: working on a copy of the bundled demo in {} (the bundled files are never \
+         written; delete that directory to start over)",
+        dir.display()
+    );
+    Ok(Some(dir))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "__pycache__" {
+            continue;
+        }
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            copy_dir(&entry.path(), &to.join(&name))?;
+        } else if ty.is_file() {
+            std::fs::copy(entry.path(), to.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads the project and picks the database. `writing`: a `--demo` run works on the copy.
+fn target(cli: &Cli, args: &DbArgs, writing: bool) -> Result<Target, Failure> {
+    let mut opts = config_options(cli)?;
+    let demo = demo_location(cli, writing)?;
+    if let Some(dir) = &demo {
+        opts.config = vec![dir.join("alembic.ini")];
+    }
+    let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
+    let project: &'static Project = Box::leak(Box::new(project));
+    let (url, source, table) = locate(args, &project.config, demo.as_deref())?;
+    Ok(Target {
+        project,
+        url,
+        source,
+        table,
+    })
+}
+
+/// With `--demo`: the demo directory to use (the work copy when writing or when it exists).
+fn demo_location(cli: &Cli, writing: bool) -> Result<Option<PathBuf>, Failure> {
+    if !cli.global.demo {
+        return Ok(None);
+    }
+    let dir = match demo_work_copy(writing)? {
+        Some(copy) => {
+            if !writing {
+                eprintln!("demo: reading the work copy in {}", copy.display());
+            }
+            copy
+        }
+        None => demo_dir(),
+    };
+    let file = dir.join("demo.db");
+    if !file.is_file() {
+        return Err(Failure::Usage(anyhow!(
+            "the demo database is not at {} (regenerate it with scripts/make_demo_db.py)",
+            file.display()
+        )));
+    }
+    Ok(Some(dir))
+}
+
+/// The database URL (and where it came from) and the version table.
+fn locate(
+    args: &DbArgs,
+    config: &ProjectConfig,
+    demo: Option<&Path>,
+) -> Result<(DbUrl, String, LocatedVersionTable), Failure> {
+    let (raw, source) = match (&args.db, demo) {
+        (None, Some(dir)) => (
+            format!("sqlite:///{}", dir.join("demo.db").display()),
+            "the bundled demo".to_string(),
+        ),
+        (flag, _) => {
+            let (raw, source) =
+                db::choose_url(flag.as_deref(), |k| std::env::var(k).ok(), Some(config))
+                    .map_err(db_failure)?;
+            (raw, source.to_string())
+        }
+    };
+    let cwd = std::env::current_dir()?;
+    let url = db::parse_url(&raw, &cwd).map_err(db_failure)?;
+    let env_py = db::env_py_path(config);
+    let table = db::locate_version_table(
+        args.version_table.as_deref(),
+        args.version_table_schema.as_deref(),
+        env_py.as_deref(),
+    );
+    for note in url.notes.iter().chain(&table.notes) {
+        eprintln!("note: {note}");
+    }
+    Ok((url, source, table))
+}
+
+/// `plan --from current`: the version table's rows (no table: no rows).
+pub fn current_rows(
+    cli: &Cli,
+    args: &DbArgs,
+    config: &ProjectConfig,
+) -> Result<Vec<String>, Failure> {
+    let demo = demo_location(cli, false)?;
+    let (url, _, table) = locate(args, config, demo.as_deref())?;
+    let rt = runtime()?;
+    let state = rt
+        .block_on(async {
+            let mut conn = Db::connect(&url).await?;
+            let s = conn.read_version_state(&table.table).await;
+            conn.close().await;
+            s
+        })
+        .map_err(db_failure)?;
+    Ok(state.rows.unwrap_or_default())
+}
+
+fn rows_text(rows: &[String]) -> String {
+    if rows.is_empty() {
+        "(no rows)".to_string()
+    } else {
+        rows.join(" ")
+    }
+}
+
+// ---- status ------------------------------------------------------------------------------
+
+/// A plan's preflight, summarised.
+struct Route {
+    /// The rows the upgrade starts from.
+    from: Vec<String>,
+    /// Err: Alembic refuses to plan (its message).
+    plan: Result<Vec<RevIdx>, String>,
+    /// `rev: message` of each conflict, certain ones first.
+    conflicts: Vec<(String, String, bool)>,
+    /// The first certain conflict.
+    failure: Option<(String, String)>,
+}
+
+fn route(
+    map: &RevisionMap,
+    from: &[String],
+    ops: &[Option<OpsReport>],
+    schema: &SchemaSnapshot,
+) -> Route {
+    match plan::upgrade(map, from, "heads") {
+        Err(e) => Route {
+            from: from.to_vec(),
+            plan: Err(e.message()),
+            conflicts: Vec::new(),
+            failure: None,
+        },
+        Ok(p) => {
+            let steps = preflight::preflight_plan(map, &p, ops, schema);
+            let failure = preflight::first_failure(&steps)
+                .map(|(i, c)| (map.rev(steps[i].rev).id.clone(), c.message.clone()));
+            let conflicts = steps
+                .iter()
+                .flat_map(|s| {
+                    s.conflicts
+                        .iter()
+                        .map(|c| (map.rev(s.rev).id.clone(), c.message.clone(), c.certain))
+                })
+                .collect();
+            Route {
+                from: from.to_vec(),
+                plan: Ok(p.revisions),
+                conflicts,
+                failure,
+            }
+        }
+    }
+}
+
+fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
+    json!({
+        "from": r.from,
+        "plan": r.plan.as_ref().map(|p| map.ids(p)).ok(),
+        "error": r.plan.as_ref().err(),
+        "conflicts": r.conflicts.iter().map(|(rev, m, certain)| json!({"revision": rev, "message": m, "certain": certain})).collect::<Vec<_>>(),
+        "first_failure": r.failure.as_ref().map(|(rev, m)| json!({"revision": rev, "message": m})),
+    })
+}
+
+fn write_route(out: &mut dyn Write, map: &RevisionMap, r: &Route, indent: &str) -> io::Result<()> {
+    match &r.plan {
+        Err(e) => writeln!(out, "{indent}Alembic refuses: {e}")?,
+        Ok(p) if p.is_empty() => writeln!(out, "{indent}nothing to run")?,
+        Ok(p) => {
+            writeln!(out, "{indent}runs: {}", map.ids(p).join(" "))?;
+            match &r.failure {
+                Some((rev, m)) => writeln!(out, "{indent}predicted failure: {rev}: {m}")?,
+                None => writeln!(out, "{indent}preflight: no conflict with the schema")?,
+            }
+            for (rev, m, certain) in &r.conflicts {
+                if r.failure.as_ref() != Some(&(rev.clone(), m.clone())) {
+                    let may = if *certain { "" } else { " (may not run)" };
+                    writeln!(out, "{indent}  also: {rev}: {m}{may}")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
+    let t = target(cli, &args.db, false)?;
+    let map = &t.project.map;
+    let table = &t.table.table;
+    let rt = runtime()?;
+    let (state, schema) = rt
+        .block_on(async {
+            let mut conn = Db::connect(&t.url).await?;
+            let state = conn.read_version_state(table).await?;
+            let schema = conn.schema(&SchemaScope::excluding(table)).await?;
+            conn.close().await;
+            Ok::<(VersionState, SchemaSnapshot), DbError>((state, schema))
+        })
+        .map_err(db_failure)?;
+    let table_exists = state.rows.is_some();
+    let rows = state.rows.clone().unwrap_or_default();
+    let report = stamp::rows_report(map, &rows);
+    let heads = map.heads();
+    let unknown: Vec<&String> = report
+        .rows
+        .iter()
+        .filter(|(_, r)| r.is_none())
+        .map(|(id, _)| id)
+        .collect();
+    let too_long: Vec<&String> = match state.column_length {
+        Some(max) => map
+            .revisions()
+            .iter()
+            .filter(|r| !r.phantom && r.id.chars().count() > max as usize)
+            .map(|r| &r.id)
+            .collect(),
+        None => Vec::new(),
+    };
+    let ops = evidence::load_ops(map);
+    let ev = evidence::graph_evidence(map, &ops, &schema);
+    let suggestion = evidence::suggest_stamp(map, &ev);
+    let plain = route(map, &rows, &ops, &schema);
+    let suggested = suggestion.as_ref().map(|s| {
+        let ids = map.ids(&s.targets);
+        // Does a plain `stamp` give exactly these rows, or is --purge needed?
+        let plain_stamp = stamp::stamp(map, &rows, &ids, false);
+        let purge = !matches!(&plain_stamp, Ok(r) if sorted(&r.rows) == sorted(&ids));
+        let after_stamp = route(map, &ids, &ops, &schema);
+        // The stamp without the extra lines, to show why they are needed.
+        let main_only = (ids.len() > 1).then(|| route(map, &ids[..1], &ops, &schema));
+        (s, ids, purge, after_stamp, main_only)
+    });
+
+    match args.format {
+        DataFormat::Json => {
+            let value = json!({
+                "database": t.url.masked(),
+                "backend": t.url.backend,
+                "url_source": t.source,
+                "version_table": table.to_string(),
+                "version_table_exists": table_exists,
+                "column_length": state.column_length,
+                "rows": report.rows.iter().map(|(id, r)| json!({
+                    "id": id,
+                    "on_disk": r.is_some(),
+                    "head": r.is_some_and(|r| heads.contains(&r)),
+                })).collect::<Vec<_>>(),
+                "unknown_rows": unknown,
+                "applied": map.ids(&report.applied),
+                "overlapping_rows": report.overlapping.iter().map(|(a, b)| json!({"row": a, "ancestor_row": b})).collect::<Vec<_>>(),
+                "too_long_ids": too_long,
+                "upgrade_heads": route_json(map, &plain),
+                "suggestion": suggested.as_ref().map(|(s, ids, purge, route, main_only)| json!({
+                    "targets": ids,
+                    "command": stamp_command(ids, *purge),
+                    "reasoning": s.reasoning,
+                    "inconsistent": map.ids(&s.inconsistent),
+                    "upgrade_after_stamp": route_json(map, route),
+                    "upgrade_after_main_line_only": main_only.as_ref().map(|r| route_json(map, r)),
+                })),
+            });
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).context("JSON")?
+            )?;
+        }
+        DataFormat::Text => {
+            writeln!(
+                out,
+                "Database:      {} ({}, from {})",
+                t.url.masked(),
+                t.url.backend,
+                t.source
+            )?;
+            match (&state.rows, rows.len()) {
+                (None, _) => writeln!(
+                    out,
+                    "Version table: {table} does not exist (Alembic reads that as an empty \
+                     database; `alembic upgrade` would create it)"
+                )?,
+                (Some(_), n) => writeln!(
+                    out,
+                    "Version table: {table} ({})",
+                    if n == 1 {
+                        "1 row".to_string()
+                    } else {
+                        format!("{n} rows")
+                    }
+                )?,
+            }
+            writeln!(out)?;
+            writeln!(out, "Rows:")?;
+            if rows.is_empty() {
+                writeln!(out, "  (none)")?;
+            }
+            for (id, r) in &report.rows {
+                let what = match r {
+                    None => format!(
+                        "UNKNOWN: no revision file defines it (Alembic fails: Can't locate \
+                         revision identified by '{id}')"
+                    ),
+                    Some(r) if heads.contains(r) => "on disk, head".to_string(),
+                    Some(r) => format!(
+                        "on disk, not a head ({} after it)",
+                        plural(map.descendants_count(*r) - 1, "revision")
+                    ),
+                };
+                writeln!(out, "  {id}  {what}")?;
+            }
+            for (a, b) in &report.overlapping {
+                writeln!(
+                    out,
+                    "  overlap: {b} is an ancestor of {a}; Alembic rejects a table holding both"
+                )?;
+            }
+            for id in &too_long {
+                writeln!(
+                    out,
+                    "  warning: revision id {id} is longer than {table}.version_num ({} \
+                     characters)",
+                    state.column_length.unwrap_or_default()
+                )?;
+            }
+            writeln!(out)?;
+            let applied_ids = map.ids(&report.applied);
+            writeln!(
+                out,
+                "Applied ({} of {}{}): {}",
+                applied_ids.len(),
+                map.revisions().iter().filter(|r| !r.phantom).count(),
+                if unknown.is_empty() {
+                    ""
+                } else {
+                    ", unknown rows not counted"
+                },
+                if applied_ids.is_empty() {
+                    "none".to_string()
+                } else {
+                    applied_ids.join(" ")
+                }
+            )?;
+            writeln!(out, "alembic upgrade heads from these rows:")?;
+            write_route(out, map, &plain, "  ")?;
+            writeln!(out)?;
+            writeln!(out, "Schema evidence:")?;
+            match &suggested {
+                None => writeln!(
+                    out,
+                    "  no revision's operations could be checked against the schema"
+                )?,
+                Some((s, ids, purge, route, main_only)) => {
+                    writeln!(out, "  suggested stamp: {}", ids.join(" "))?;
+                    for line in &s.reasoning {
+                        writeln!(out, "  - {line}")?;
+                    }
+                    writeln!(out, "  repair: {}", stamp_command(ids, *purge))?;
+                    if rows.iter().all(|r| ids.contains(r)) && rows.len() == ids.len() {
+                        writeln!(out, "  (the table already holds exactly these rows)")?;
+                    }
+                    writeln!(out, "  then alembic upgrade heads:")?;
+                    write_route(out, map, route, "    ")?;
+                    if let Some(m) = main_only {
+                        writeln!(
+                            out,
+                            "  stamping only {} instead, alembic upgrade heads:",
+                            ids[0]
+                        )?;
+                        write_route(out, map, m, "    ")?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+fn stamp_command(ids: &[String], purge: bool) -> String {
+    format!(
+        "migscope stamp {}{}",
+        if purge { "--purge " } else { "" },
+        ids.join(" ")
+    )
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+// ---- writing -----------------------------------------------------------------------------
+
+/// Asks on the terminal; refuses without one.
+fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
+    if yes {
+        return Ok(true);
+    }
+    if !io::stdin().is_terminal() {
+        return Err(Failure::Usage(anyhow!(
+            "refusing to write without confirmation: stdin is not a terminal; pass --yes to \
+             apply (or --dry-run to only look)"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    io::stderr().flush()?;
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+fn command_line() -> String {
+    std::env::args()
+        .map(|a| db::mask_all(&a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn print_change(
+    out: &mut dyn Write,
+    t: &Target,
+    before: &[String],
+    after: &[String],
+    steps: &[SqlStep],
+) -> io::Result<()> {
+    writeln!(out, "Database: {}", t.url.masked())?;
+    writeln!(out, "Table:    {}", t.table.table)?;
+    writeln!(out, "Before:   {}", rows_text(before))?;
+    writeln!(out, "After:    {}", rows_text(after))?;
+    if steps.is_empty() {
+        writeln!(out, "SQL:      none (the rows are already these)")?;
+    } else {
+        writeln!(
+            out,
+            "SQL (one transaction, only if the rows are still as above):"
+        )?;
+        for s in steps {
+            writeln!(out, "  {s};")?;
+        }
+    }
+    Ok(())
+}
+
+/// Shows, confirms, swaps and journals. `before` is what the table must still hold.
+#[allow(clippy::too_many_arguments)]
+fn write_rows(
+    out: &mut dyn Write,
+    t: &Target,
+    state: &VersionState,
+    before: &[String],
+    after: &[String],
+    action: &str,
+    yes: bool,
+    dry_run: bool,
+) -> CmdResult {
+    let table = &t.table.table;
+    let shown_before = state.rows.as_ref().map(|_| before);
+    let steps = db::plan_sql(t.url.backend, table, shown_before, after).map_err(db_failure)?;
+    print_change(out, t, before, after, &steps)?;
+    if steps.is_empty() {
+        return Ok(());
+    }
+    if dry_run {
+        writeln!(out, "Dry run: nothing written.")?;
+        return Ok(());
+    }
+    out.flush()?;
+    if !confirm(yes, "Apply this change?")? {
+        writeln!(out, "Not applied.")?;
+        return Err(Failure::Findings);
+    }
+    let journal_path = journal_file()?;
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let mut conn = Db::connect(&t.url).await?;
+        let r = conn.replace_version_rows(table, before, after).await;
+        conn.close().await;
+        r
+    });
+    match result {
+        Ok(_) => {}
+        Err(e @ DbError::Changed { .. }) => {
+            eprintln!("error: aborted: {e}");
+            return Err(Failure::Findings);
+        }
+        Err(e) => return Err(db_failure(e)),
+    }
+    let entry = Entry {
+        time: journal::now_utc(),
+        action: action.to_string(),
+        url: t.url.masked(),
+        version_table: table.to_string(),
+        before: before.to_vec(),
+        after: after.to_vec(),
+        command: command_line(),
+    };
+    journal::append(&journal_path, &entry).with_context(|| {
+        format!(
+            "the change was written but journaling it to {} failed",
+            journal_path.display()
+        )
+    })?;
+    writeln!(out, "Applied. Journal: {}", journal_path.display())?;
+    Ok(())
+}
+
+fn read_state(t: &Target) -> Result<VersionState, Failure> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        let mut conn = Db::connect(&t.url).await?;
+        let s = conn.read_version_state(&t.table.table).await;
+        conn.close().await;
+        s
+    })
+    .map_err(db_failure)
+}
+
+pub fn stamp_cmd(cli: &Cli, args: &StampArgs, out: &mut dyn Write) -> CmdResult {
+    let t = target(cli, &args.db, !args.dry_run)?;
+    let map = &t.project.map;
+    let state = read_state(&t)?;
+    let before: Vec<String> = match &args.expect {
+        Some(e) => e
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        None => state.rows.clone().unwrap_or_default(),
+    };
+    let result = match stamp::stamp(map, &before, &args.targets, args.purge) {
+        Ok(r) => r,
+        Err(e) => {
+            let unknown: Vec<String> = stamp::rows_report(map, &before)
+                .rows
+                .into_iter()
+                .filter(|(_, r)| r.is_none())
+                .map(|(id, _)| id)
+                .collect();
+            eprintln!("error: alembic stamp would fail: {e}");
+            if !unknown.is_empty() && !args.purge {
+                eprintln!(
+                    "  the table holds {} no revision file defines; --purge starts from no rows \
+                     (as `alembic stamp --purge`)",
+                    unknown.join(", ")
+                );
+            }
+            let _: &StampError = &e;
+            return Err(Failure::Findings);
+        }
+    };
+    write_rows(
+        out,
+        &t,
+        &state,
+        &before,
+        &result.rows,
+        "stamp",
+        args.yes,
+        args.dry_run,
+    )
+}
+
+pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
+    let t = target(cli, &args.db, !args.dry_run)?;
+    let path = journal_file()?;
+    let entries = journal::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let url = t.url.masked();
+    let table = t.table.table.to_string();
+    let Some(last) = journal::last_for(&entries, &url, &table) else {
+        return Err(Failure::Usage(anyhow!(
+            "nothing to undo: {} has no entry for {url} ({table})",
+            path.display()
+        )));
+    };
+    writeln!(
+        out,
+        "Undoing the {} of {} ({})",
+        last.action, last.time, last.command
+    )?;
+    let state = read_state(&t)?;
+    write_rows(
+        out,
+        &t,
+        &state,
+        &last.after.clone(),
+        &last.before.clone(),
+        "undo",
+        args.yes,
+        args.dry_run,
+    )
+}
+
+// ---- check --db --------------------------------------------------------------------------
+
+/// `check --db`: the database's rows against the project, as diagnostics.
+pub fn db_diagnostics(
+    cli: &Cli,
+    args: &DbArgs,
+    project: &Project,
+) -> Result<Vec<Diagnostic>, Failure> {
+    let demo = demo_location(cli, false)?;
+    let (url, _, table) = locate(args, &project.config, demo.as_deref())?;
+    let table = table.table;
+    let map = &project.map;
+    let rt = runtime()?;
+    let state = rt
+        .block_on(async {
+            let mut conn = Db::connect(&url).await?;
+            let s = conn.read_version_state(&table).await;
+            conn.close().await;
+            s
+        })
+        .map_err(db_failure)?;
+    let rows = state.rows.clone().unwrap_or_default();
+    let report = stamp::rows_report(map, &rows);
+    let at = url.masked();
+    let diag = |code: &'static str,
+                severity: Severity,
+                message: String,
+                revision: Option<String>,
+                fix: String| {
+        let file = revision
+            .as_deref()
+            .and_then(|r| map.get(r))
+            .map(|r| map.record_of(r).path.clone());
+        Diagnostic {
+            code,
+            severity,
+            message,
+            revision,
+            file,
+            line: None,
+            column: None,
+            fix,
+        }
+    };
+    let mut out = Vec::new();
+    for (id, r) in &report.rows {
+        if r.is_none() {
+            out.push(diag(
+                "db-unknown-revision",
+                Severity::Error,
+                format!(
+                    "{table} in {at} holds '{id}', which no revision file defines: every \
+                     `alembic upgrade` fails with Can't locate revision identified by '{id}'"
+                ),
+                None,
+                "Restore the missing file, or run `migscope status` and stamp the revision the \
+                 schema matches (`migscope stamp --purge ...`)"
+                    .to_string(),
+            ));
+        }
+    }
+    for (row, ancestor) in &report.overlapping {
+        out.push(diag(
+            "db-overlapping-rows",
+            Severity::Error,
+            format!(
+                "{table} in {at} holds both {row} and its ancestor {ancestor}; Alembic rejects \
+                 such a table"
+            ),
+            Some(ancestor.clone()),
+            format!(
+                "Delete the row {ancestor} (`migscope stamp --purge {row}` and any other heads)"
+            ),
+        ));
+    }
+    if let Some(max) = state.column_length {
+        for r in map.revisions().iter().filter(|r| !r.phantom) {
+            let len = r.id.chars().count();
+            if len > max as usize {
+                out.push(diag(
+                    "db-id-too-long",
+                    Severity::Error,
+                    format!(
+                        "revision id {} is {len} characters long but {table}.version_num in \
+                         {at} holds at most {max}: the upgrade that reaches it fails (or is \
+                         truncated on non-strict MySQL)",
+                        r.id
+                    ),
+                    Some(r.id.clone()),
+                    format!("Widen the column to VARCHAR({len}) or shorten the revision id"),
+                ));
+            }
+        }
+    }
+    if report.rows.iter().all(|(_, r)| r.is_some()) && report.overlapping.is_empty() {
+        match plan::upgrade(map, &rows, "heads") {
+            Ok(p) if !p.revisions.is_empty() => out.push(diag(
+                "db-behind-heads",
+                Severity::Warning,
+                format!(
+                    "{at} is {} behind the heads: `alembic upgrade heads` would run {}",
+                    plural(p.revisions.len(), "revision"),
+                    map.ids(&p.revisions).join(" ")
+                ),
+                None,
+                "Run `alembic upgrade heads` (`migscope status` previews it against the schema)"
+                    .to_string(),
+            )),
+            Ok(_) => {}
+            Err(e) => out.push(diag(
+                "db-upgrade-refused",
+                Severity::Error,
+                format!(
+                    "`alembic upgrade heads` from the rows of {at} fails: {}",
+                    e.message()
+                ),
+                None,
+                "Run `migscope status` for the rows and a suggested stamp".to_string(),
+            )),
+        }
+    }
+    Ok(out)
+}

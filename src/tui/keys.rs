@@ -1,0 +1,312 @@
+//! Keys as data: one table drives the input handler, the help screen and the bottom bar, so they
+//! cannot disagree.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// A key, independent of the terminal library (tests build these directly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Char(char),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Enter,
+    Esc,
+    Backspace,
+    /// Ctrl-C: always quits.
+    Interrupt,
+}
+
+impl Key {
+    pub fn from_event(ev: &KeyEvent) -> Option<Key> {
+        if ev.modifiers.contains(KeyModifiers::CONTROL) {
+            return match ev.code {
+                KeyCode::Char('c') => Some(Key::Interrupt),
+                _ => None,
+            };
+        }
+        Some(match ev.code {
+            KeyCode::Char(c) => Key::Char(c),
+            KeyCode::Up => Key::Up,
+            KeyCode::Down => Key::Down,
+            KeyCode::PageUp => Key::PageUp,
+            KeyCode::PageDown => Key::PageDown,
+            KeyCode::Home => Key::Home,
+            KeyCode::End => Key::End,
+            KeyCode::Enter => Key::Enter,
+            KeyCode::Esc => Key::Esc,
+            KeyCode::Backspace => Key::Backspace,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Key::Char(' ') => "Space".into(),
+            Key::Char(c) => c.to_string(),
+            Key::Up => "↑".into(),
+            Key::Down => "↓".into(),
+            Key::PageUp => "PgUp".into(),
+            Key::PageDown => "PgDn".into(),
+            Key::Home => "Home".into(),
+            Key::End => "End".into(),
+            Key::Enter => "Enter".into(),
+            Key::Esc => "Esc".into(),
+            Key::Backspace => "Backspace".into(),
+            Key::Interrupt => "Ctrl-C".into(),
+        }
+    }
+}
+
+/// What the user sees: the graph, a revision's file, every problem, or the key list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Graph,
+    Source,
+    Problems,
+    Help,
+}
+
+impl View {
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Graph => "graph",
+            View::Source => "file",
+            View::Problems => "problems",
+            View::Help => "help",
+        }
+    }
+    fn bit(self) -> u8 {
+        match self {
+            View::Graph => GRAPH,
+            View::Source => SOURCE,
+            View::Problems => PROBLEMS,
+            View::Help => HELP,
+        }
+    }
+}
+
+const GRAPH: u8 = 1;
+const SOURCE: u8 = 2;
+const PROBLEMS: u8 = 4;
+const HELP: u8 = 8;
+const LISTS: u8 = GRAPH | SOURCE | PROBLEMS | HELP;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    Search,
+    NextMatch,
+    PrevMatch,
+    NextHead,
+    Parent,
+    Child,
+    /// Graph: open the selected revision's file; file view: back to the graph.
+    ToggleSource,
+    /// Problems view: go to the problem's revision.
+    JumpToProblem,
+    Problems,
+    Help,
+    Fold,
+    FoldAll,
+    /// Back to the graph, or quit from the graph.
+    Back,
+    Quit,
+}
+
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub action: Action,
+    views: u8,
+    pub help: &'static str,
+    /// Shown in the bottom bar (the rest only in help).
+    pub bar: Option<&'static str>,
+}
+
+impl Binding {
+    pub fn applies_to(&self, view: View) -> bool {
+        self.views & view.bit() != 0
+    }
+    /// `j/↓`
+    pub fn key_names(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+const fn b(
+    keys: &'static [Key],
+    action: Action,
+    views: u8,
+    help: &'static str,
+    bar: Option<&'static str>,
+) -> Binding {
+    Binding {
+        keys,
+        action,
+        views,
+        help,
+        bar,
+    }
+}
+
+/// Every key of every view; the first matching row wins.
+pub static BINDINGS: &[Binding] = &[
+    b(
+        &[Key::Char('k'), Key::Up],
+        Action::Up,
+        LISTS,
+        "previous row",
+        Some("up"),
+    ),
+    b(
+        &[Key::Char('j'), Key::Down],
+        Action::Down,
+        LISTS,
+        "next row",
+        Some("down"),
+    ),
+    b(
+        &[Key::Char('g'), Key::Home],
+        Action::Top,
+        LISTS,
+        "first row",
+        None,
+    ),
+    b(
+        &[Key::Char('G'), Key::End],
+        Action::Bottom,
+        LISTS,
+        "last row",
+        None,
+    ),
+    b(&[Key::PageUp], Action::PageUp, LISTS, "page up", None),
+    b(&[Key::PageDown], Action::PageDown, LISTS, "page down", None),
+    b(
+        &[Key::Char('/')],
+        Action::Search,
+        GRAPH,
+        "search ids, messages, labels and file names",
+        Some("search"),
+    ),
+    b(
+        &[Key::Char('n')],
+        Action::NextMatch,
+        GRAPH,
+        "next match",
+        Some("next"),
+    ),
+    b(
+        &[Key::Char('N')],
+        Action::PrevMatch,
+        GRAPH,
+        "previous match",
+        None,
+    ),
+    b(
+        &[Key::Char('h')],
+        Action::NextHead,
+        GRAPH,
+        "next head",
+        Some("head"),
+    ),
+    b(
+        &[Key::Char('p')],
+        Action::Parent,
+        GRAPH,
+        "first parent",
+        Some("parent"),
+    ),
+    b(
+        &[Key::Char('c')],
+        Action::Child,
+        GRAPH,
+        "first child",
+        Some("child"),
+    ),
+    b(
+        &[Key::Enter],
+        Action::ToggleSource,
+        GRAPH | SOURCE,
+        "the revision's file (and back)",
+        Some("file"),
+    ),
+    b(
+        &[Key::Enter],
+        Action::JumpToProblem,
+        PROBLEMS,
+        "go to the problem's revision",
+        Some("go to"),
+    ),
+    b(
+        &[Key::Char('z')],
+        Action::Fold,
+        GRAPH,
+        "fold / unfold the linear run at the cursor",
+        Some("fold"),
+    ),
+    b(
+        &[Key::Char('Z')],
+        Action::FoldAll,
+        GRAPH,
+        "fold every long linear run / unfold all",
+        None,
+    ),
+    b(
+        &[Key::Char('P')],
+        Action::Problems,
+        GRAPH | SOURCE | HELP,
+        "every problem",
+        Some("problems"),
+    ),
+    b(
+        &[Key::Char('?')],
+        Action::Help,
+        GRAPH | SOURCE | PROBLEMS,
+        "this help",
+        Some("help"),
+    ),
+    b(
+        &[Key::Char('q'), Key::Esc],
+        Action::Back,
+        LISTS,
+        "back to the graph; quit from the graph (Esc first clears a search)",
+        Some("back/quit"),
+    ),
+    b(&[Key::Interrupt], Action::Quit, LISTS, "quit", None),
+];
+
+/// Keys while typing a search query.
+pub static SEARCH_KEYS: &[(&str, &str)] = &[
+    ("text", "type the query (matches as you type)"),
+    ("Enter", "keep the query; n/N move between matches"),
+    ("Esc", "cancel the search"),
+];
+
+/// The action a key triggers in a view.
+pub fn action_for(view: View, key: Key) -> Option<Action> {
+    BINDINGS
+        .iter()
+        .find(|b| b.applies_to(view) && b.keys.contains(&key))
+        .map(|b| b.action)
+}
+
+/// `(keys, what)` pairs for the bottom bar of a view.
+pub fn bar(view: View) -> Vec<(String, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(|b| b.applies_to(view))
+        .filter_map(|b| b.bar.map(|label| (b.key_names(), label)))
+        .collect()
+}

@@ -1,0 +1,514 @@
+//! The explorer: views rendered into ratatui's `TestBackend` (insta snapshots), key handling, and
+//! an end-to-end run of the real binary inside tmux.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use migscope::config::ConfigOptions;
+use migscope::project::Project;
+use migscope::render::lanes::GlyphSet;
+use migscope::tui::{self, Action, Key, State, View, view};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn demo() -> Project {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    let mut opts = ConfigOptions::new(&root);
+    opts.config = vec![root.join("alembic.ini")];
+    Project::load(&opts).expect("demo loads")
+}
+
+/// A bare versions directory with revision files in the shape Alembic's template writes.
+struct Temp {
+    dir: tempfile::TempDir,
+}
+
+impl Temp {
+    fn new() -> Temp {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("versions")).unwrap();
+        Temp { dir }
+    }
+
+    /// `down` is Python source: `None`, `'a'`, `('a', 'b')`.
+    fn rev(&self, id: &str, down: &str) -> &Temp {
+        self.rev_as(&format!("{id}_rev.py"), id, down, "")
+    }
+
+    fn rev_as(&self, file: &str, id: &str, down: &str, extra: &str) -> &Temp {
+        let body = format!(
+            "\"\"\"change {id}\n\nRevision ID: {id}\nCreate Date: 2024-01-01 00:00:00\n\n\"\"\"\n\
+             revision = '{id}'\ndown_revision = {down}\n{extra}\n\ndef upgrade():\n    pass\n"
+        );
+        fs::write(self.dir.path().join("versions").join(file), body).unwrap();
+        self
+    }
+
+    fn load(&self) -> Project {
+        let mut opts = ConfigOptions::new(self.dir.path());
+        opts.dirs = vec![self.dir.path().join("versions")];
+        Project::load(&opts).unwrap()
+    }
+}
+
+fn state(project: &Project, glyphs: GlyphSet, size: (u16, u16)) -> State<'_> {
+    let mut s = tui::state_for(project, &[], glyphs, size);
+    // Stable headers whatever the checkout's location.
+    s.project = "<project>".into();
+    s
+}
+
+fn render(state: &State) -> String {
+    let mut t = Terminal::new(TestBackend::new(state.width, state.height)).unwrap();
+    t.draw(|f| view::draw(f, state)).unwrap();
+    t.backend().to_string()
+}
+
+fn keys(state: &mut State, keys: &str) {
+    for c in keys.chars() {
+        state.handle_key(Key::Char(c));
+    }
+}
+
+fn selected_id(s: &State) -> String {
+    s.rows[s.selected_row().unwrap()].id.clone()
+}
+
+fn linear(n: usize) -> Temp {
+    let t = Temp::new();
+    for i in 0..n {
+        let down = if i == 0 {
+            "None".to_string()
+        } else {
+            format!("'r{:02}'", i - 1)
+        };
+        t.rev(&format!("r{i:02}"), &down);
+    }
+    t
+}
+
+#[test]
+fn demo_graph_and_details() {
+    let p = demo();
+    let s = state(&p, GlyphSet::Unicode, (120, 30));
+    insta::assert_snapshot!("demo_unicode", render(&s));
+}
+
+#[test]
+fn demo_ascii_narrow() {
+    let p = demo();
+    let mut s = state(&p, GlyphSet::Ascii, (80, 30));
+    keys(&mut s, "jjj");
+    insta::assert_snapshot!("demo_ascii_narrow", render(&s));
+}
+
+#[test]
+fn demo_details_of_a_problem_revision() {
+    let p = demo();
+    let mut s = state(&p, GlyphSet::Unicode, (120, 30));
+    // The orphan base carries the problems.
+    let orphan = s
+        .rows
+        .iter()
+        .position(|r| r.id == "add_system_settings")
+        .unwrap();
+    s.select_row(orphan);
+    insta::assert_snapshot!("demo_orphan_details", render(&s));
+}
+
+#[test]
+fn linear_history() {
+    let t = linear(8);
+    let p = t.load();
+    let s = state(&p, GlyphSet::Unicode, (100, 16));
+    insta::assert_snapshot!("linear", render(&s));
+}
+
+#[test]
+fn branchy_history() {
+    let t = Temp::new();
+    t.rev("base", "None")
+        .rev("a1", "'base'")
+        .rev("a2", "'a1'")
+        .rev("b1", "'base'")
+        .rev("b2", "'b1'")
+        .rev("c1", "'a1'");
+    let p = t.load();
+    let s = state(&p, GlyphSet::Unicode, (100, 18));
+    insta::assert_snapshot!("branchy", render(&s));
+}
+
+#[test]
+fn merge_heavy_history() {
+    let t = Temp::new();
+    t.rev("base", "None")
+        .rev("a", "'base'")
+        .rev("b", "'base'")
+        .rev("c", "'base'")
+        .rev("m1", "('a', 'b')")
+        .rev("d", "'m1'")
+        .rev("m2", "('d', 'c')")
+        .rev("e", "'m2'")
+        .rev("f", "'m2'")
+        .rev("m3", "('e', 'f')");
+    let p = t.load();
+    let s = state(&p, GlyphSet::Unicode, (100, 24));
+    insta::assert_snapshot!("merge_heavy", render(&s));
+    let s = state(&p, GlyphSet::Ascii, (100, 24));
+    insta::assert_snapshot!("merge_heavy_ascii", render(&s));
+}
+
+#[test]
+fn broken_history() {
+    let t = Temp::new();
+    t.rev("base", "None")
+        .rev("a", "'base'")
+        .rev("b", "'gone'")
+        .rev("orphan", "None")
+        .rev_as("0dup_rev.py", "a", "'base'", "")
+        .rev("c", "('a', 'b')");
+    let p = t.load();
+    let mut s = state(&p, GlyphSet::Unicode, (110, 22));
+    let ghost = s.rows.iter().position(|r| r.rev.is_none()).unwrap();
+    s.select_row(ghost);
+    insta::assert_snapshot!("broken", render(&s));
+}
+
+#[test]
+fn help_is_the_key_table() {
+    let p = demo();
+    let mut s = state(&p, GlyphSet::Unicode, (100, 34));
+    keys(&mut s, "?");
+    assert_eq!(s.view, View::Help);
+    let text = render(&s);
+    // Every binding's keys appear in the help.
+    for b in tui::keys::BINDINGS {
+        assert!(text.contains(&b.key_names()), "{} missing", b.key_names());
+    }
+    insta::assert_snapshot!("help", text);
+    keys(&mut s, "q");
+    assert_eq!(s.view, View::Graph);
+}
+
+#[test]
+fn problems_view_and_jump() {
+    let p = demo();
+    let mut s = state(&p, GlyphSet::Unicode, (120, 20));
+    keys(&mut s, "P");
+    assert_eq!(s.view, View::Problems);
+    insta::assert_snapshot!("problems", render(&s));
+    // Enter goes to the selected problem's revision.
+    let target = (0..s.diagnostics.len())
+        .find(|&i| s.diagnostics[i].revision.is_some())
+        .unwrap();
+    for _ in 0..target {
+        s.handle_key(Key::Down);
+    }
+    let want = s.diagnostics[target].revision.clone().unwrap();
+    s.handle_key(Key::Enter);
+    assert_eq!(s.view, View::Graph);
+    assert_eq!(selected_id(&s), want);
+}
+
+#[test]
+fn source_view() {
+    let p = demo();
+    let mut s = state(&p, GlyphSet::Unicode, (100, 30));
+    s.handle_key(Key::Enter);
+    assert_eq!(s.view, View::Source);
+    let text = render(&s);
+    assert!(text.contains("15▶revision: str = 'a9b8c7d6e5f4'"), "{text}");
+    assert!(text.contains("Rev: a9b8c7d6e5f4"), "{text}");
+    insta::assert_snapshot!("source", text);
+    s.handle_key(Key::Enter);
+    assert_eq!(s.view, View::Graph);
+}
+
+#[test]
+fn too_small_terminal() {
+    let p = demo();
+    let s = state(&p, GlyphSet::Unicode, (40, 8));
+    insta::assert_snapshot!("too_small", render(&s));
+    // Growing the terminal brings the views back.
+    let mut s = s;
+    s.resize(120, 30);
+    assert!(render(&s).contains("a9b8c7d6e5f4"));
+}
+
+#[test]
+fn search_and_n_n() {
+    let p = demo();
+    let mut s = state(&p, GlyphSet::Unicode, (120, 30));
+    s.handle_key(Key::Char('/'));
+    keys(&mut s, "reply");
+    assert!(s.search.editing);
+    let matches = s.search.matches.clone();
+    assert!(!matches.is_empty());
+    assert!(matches.iter().all(|&r| {
+        format!("{} {}", s.rows[r].id, s.rows[r].message).contains("reply")
+            || s.rows[r].rev.is_some()
+    }));
+    // Typing moves to the first match.
+    assert_eq!(s.selected_row(), Some(matches[0]));
+    s.handle_key(Key::Enter);
+    assert!(!s.search.editing);
+    if matches.len() > 1 {
+        keys(&mut s, "n");
+        assert_eq!(s.selected_row(), Some(matches[1]));
+        keys(&mut s, "N");
+        assert_eq!(s.selected_row(), Some(matches[0]));
+    }
+    // N from the first match wraps to the last.
+    keys(&mut s, "N");
+    assert_eq!(s.selected_row(), Some(*matches.last().unwrap()));
+    insta::assert_snapshot!("search_reply", render(&s));
+    // Esc clears the search, a second Esc quits.
+    assert_eq!(s.handle_key(Key::Esc), tui::Outcome::Continue);
+    assert!(s.search.query.is_empty());
+    assert_eq!(s.handle_key(Key::Esc), tui::Outcome::Quit);
+}
+
+#[test]
+fn search_esc_restores_selection_and_file_names_match() {
+    let t = linear(6);
+    let p = t.load();
+    let mut s = state(&p, GlyphSet::Unicode, (100, 20));
+    keys(&mut s, "jj");
+    let before = s.selected_row();
+    s.handle_key(Key::Char('/'));
+    keys(&mut s, "r00_rev.py");
+    assert_eq!(s.search.matches.len(), 1);
+    assert_eq!(selected_id(&s), "r00");
+    s.handle_key(Key::Esc);
+    assert_eq!(s.selected_row(), before);
+    assert!(s.search.matches.is_empty());
+}
+
+#[test]
+fn g_and_big_g_and_paging() {
+    let t = linear(40);
+    let p = t.load();
+    let mut s = state(&p, GlyphSet::Unicode, (100, 20));
+    assert_eq!(selected_id(&s), "r39");
+    keys(&mut s, "G");
+    assert_eq!(selected_id(&s), "r00");
+    assert!(s.scroll > 0, "the last row is scrolled into view");
+    keys(&mut s, "g");
+    assert_eq!(selected_id(&s), "r39");
+    assert_eq!(s.scroll, 0);
+    s.handle_key(Key::PageDown);
+    let after = s.selected_row().unwrap();
+    assert!(after >= 5, "page down moved {after} rows");
+    s.handle_key(Key::PageUp);
+    assert_eq!(s.selected_row(), Some(0));
+    s.handle_key(Key::Up);
+    assert_eq!(s.selected_row(), Some(0), "stops at the top");
+}
+
+#[test]
+fn jump_to_head_parent_child() {
+    let p = demo();
+    let mut s = state(&p, GlyphSet::Unicode, (120, 30));
+    assert_eq!(selected_id(&s), "a9b8c7d6e5f4");
+    keys(&mut s, "h");
+    assert_eq!(selected_id(&s), "add_sync_status_to_rich_menus");
+    keys(&mut s, "h");
+    assert_eq!(selected_id(&s), "a9b8c7d6e5f4", "wraps around");
+    keys(&mut s, "p");
+    assert_eq!(selected_id(&s), "157caa418be7");
+    keys(&mut s, "c");
+    assert_eq!(selected_id(&s), "a9b8c7d6e5f4");
+    keys(&mut s, "c");
+    assert_eq!(s.status.as_deref(), Some("no child"));
+    // Ancestry of the head is everything it descends from.
+    let anc = s.ancestry.iter().filter(|&&a| a).count();
+    assert!(anc > 5);
+    let orphan = s
+        .rows
+        .iter()
+        .position(|r| r.id == "add_system_settings")
+        .unwrap();
+    assert!(!s.ancestry[orphan]);
+}
+
+#[test]
+fn folding_linear_runs() {
+    let t = linear(12);
+    let p = t.load();
+    let mut s = state(&p, GlyphSet::Unicode, (100, 20));
+    keys(&mut s, "jjj");
+    keys(&mut s, "z");
+    assert_eq!(s.items.len(), 3, "head, fold, base");
+    assert!(matches!(
+        s.selected_item(),
+        Some(tui::state::Item::Folded { .. })
+    ));
+    insta::assert_snapshot!("folded", render(&s));
+    keys(&mut s, "z");
+    assert_eq!(s.items.len(), 12);
+    assert_eq!(
+        selected_id(&s),
+        "r10",
+        "unfolding selects the run's first hidden row"
+    );
+    // Z folds everything; jumping into a fold opens it.
+    keys(&mut s, "Z");
+    assert_eq!(s.items.len(), 3);
+    keys(&mut s, "G");
+    assert_eq!(selected_id(&s), "r00");
+    keys(&mut s, "c");
+    assert_eq!(selected_id(&s), "r01");
+    assert_eq!(s.items.len(), 12);
+    // Short runs do not fold.
+    let t = linear(3);
+    let p = t.load();
+    let mut s = state(&p, GlyphSet::Unicode, (100, 20));
+    keys(&mut s, "z");
+    assert_eq!(s.items.len(), 3);
+    assert!(s.status.is_some());
+}
+
+#[test]
+fn mouse_and_resize() {
+    let p = demo();
+    let mut s = state(&p, GlyphSet::Unicode, (120, 30));
+    s.click_graph_line(2);
+    assert_eq!(selected_id(&s), "157caa418be7");
+    s.wheel(3);
+    assert!(s.selected_row().unwrap() > 1);
+    s.resize(60, 14);
+    let text = render(&s);
+    assert!(text.contains("details"), "{text}");
+    s.apply(Action::Bottom);
+    assert!(s.scroll > 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end in tmux.
+
+/// A private tmux server per test run, so a user's own tmux sessions are never touched.
+fn socket() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tmux-e2e-{}", std::process::id()))
+}
+
+fn tmux(args: &[&str]) -> std::process::Output {
+    Command::new("tmux")
+        .arg("-S")
+        .arg(socket())
+        .args(args)
+        .output()
+        .expect("run tmux")
+}
+
+fn capture(session: &str) -> String {
+    String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", session]).stdout).into_owned()
+}
+
+fn wait_for(session: &str, what: &str, timeout: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let screen = capture(session);
+        if screen.contains(what) || start.elapsed() > timeout {
+            return screen;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn end_to_end_in_tmux() {
+    if !tmux_available() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("tmux is required under CI for the explorer's end-to-end test");
+        }
+        eprintln!("\n!!! SKIPPED end_to_end_in_tmux: tmux is not installed !!!\n");
+        return;
+    }
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_migscope"));
+    let session = format!("migscope-e2e-{}", std::process::id());
+    let marker = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{session}.done"));
+    let _ = fs::remove_file(&marker);
+    // After the explorer exits the shell prints the terminal modes, proving they were restored.
+    let cmd = format!(
+        "{} --demo; stty -a > {m}.stty; echo EXITED $? > {m}; sleep 30",
+        bin.display(),
+        m = marker.display()
+    );
+    let out = tmux(&[
+        "new-session",
+        "-d",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        "-s",
+        &session,
+        "sh",
+        "-c",
+        &cmd,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    struct Kill;
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = tmux(&["kill-server"]);
+            let _ = fs::remove_file(socket());
+        }
+    }
+    let _guard = Kill;
+
+    let screen = wait_for(&session, "database: not connected", Duration::from_secs(20));
+    assert!(screen.contains("a9b8c7d6e5f4"), "first frame:\n{screen}");
+    assert!(screen.contains("details"), "first frame:\n{screen}");
+
+    tmux(&["send-keys", "-t", &session, "/", "reply"]);
+    let screen = wait_for(&session, "/reply", Duration::from_secs(5));
+    assert!(screen.contains("/reply"), "search:\n{screen}");
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let screen = wait_for(&session, "1/", Duration::from_secs(5));
+    assert!(screen.contains("reply"), "after Enter:\n{screen}");
+    // The details pane shows the match.
+    assert!(screen.contains("add reply objects"), "{screen}");
+
+    // Jump to the next head.
+    tmux(&["send-keys", "-t", &session, "h"]);
+    let screen = wait_for(&session, "add_sync_status", Duration::from_secs(5));
+    assert!(screen.contains("add_sync_status_to_rich_menus"), "{screen}");
+
+    tmux(&["send-keys", "-t", &session, "q"]);
+    let start = Instant::now();
+    while !marker.exists() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = fs::read_to_string(&marker).unwrap_or_default();
+    assert_eq!(
+        status.trim(),
+        "EXITED 0",
+        "the explorer did not quit cleanly"
+    );
+    let stty = fs::read_to_string(format!("{}.stty", marker.display())).unwrap_or_default();
+    // Raw mode off: canonical input and echo are back.
+    let modes: Vec<&str> = stty.split_whitespace().collect();
+    assert!(
+        modes.contains(&"icanon") && modes.contains(&"echo"),
+        "terminal modes not restored:\n{stty}"
+    );
+    // The alternate screen is gone: the explorer's frame is no longer on the pane.
+    let screen = capture(&session);
+    assert!(!screen.contains("database: not connected"), "{screen}");
+    let _ = fs::remove_file(&marker);
+    let _ = fs::remove_file(format!("{}.stty", marker.display()));
+}
