@@ -60,7 +60,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
             id_list(out, "bases", &map.ids(map.bases()), *format)
         }
         Command::History { format } => history(map, *format, out),
-        Command::Show { rev, format } => show(&project, rev, *format, out),
+        Command::Show { rev, format } => show(project, rev, *format, out),
         Command::Plan {
             to,
             from,
@@ -98,7 +98,8 @@ fn revision_failure(e: RevisionError, format: DataFormat) -> Failure {
 /// Refuses, as Alembic does, to answer about a map Alembic cannot load (`check` and `graph`
 /// still show such projects).
 fn loadable(map: &RevisionMap, format: DataFormat) -> CmdResult {
-    map.check_loadable().map_err(|e| revision_failure(e, format))
+    map.check_loadable()
+        .map_err(|e| revision_failure(e, format))
 }
 
 fn id_list(out: &mut dyn Write, key: &str, ids: &[String], format: DataFormat) -> CmdResult {
@@ -283,7 +284,10 @@ fn check(
             writeln!(
                 out,
                 "{}, {}, {}: {}, {}",
-                plural(map.revisions().iter().filter(|r| !r.phantom).count(), "revision"),
+                plural(
+                    map.revisions().iter().filter(|r| !r.phantom).count(),
+                    "revision"
+                ),
                 plural(map.heads().len(), "head"),
                 plural(map.bases().len(), "base"),
                 plural(errors, "error"),

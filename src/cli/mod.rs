@@ -65,10 +65,10 @@ pub fn main() -> ExitCode {
         }
         Err(Failure::Usage(e)) => {
             // Output piped into `head` that closed early is not an error worth reporting.
-            if let Some(io) = e.downcast_ref::<io::Error>() {
-                if io.kind() == io::ErrorKind::BrokenPipe {
-                    return ExitCode::SUCCESS;
-                }
+            if let Some(io) = e.downcast_ref::<io::Error>()
+                && io.kind() == io::ErrorKind::BrokenPipe
+            {
+                return ExitCode::SUCCESS;
             }
             let _ = out.flush();
             eprintln!("error: {e:#}");
