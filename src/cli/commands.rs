@@ -11,7 +11,7 @@ use migscope::diagnose::{self, Diagnostic, Expectations, Severity};
 use migscope::graph::{RevisionError, RevisionMap};
 use migscope::plan::{self, Direction, Plan};
 use migscope::project::Project;
-use migscope::render::{self, export};
+use migscope::render::{self, diagnostics, export};
 
 pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
     // These read their own sides: the working directory's project is not loaded first.
@@ -267,19 +267,7 @@ fn check(
     match format {
         CheckFormat::Text => {
             for d in &diags {
-                let at = match (&d.file, d.line) {
-                    (Some(f), Some(l)) => format!("{}:{l}: ", f.display()),
-                    (Some(f), None) => format!("{}: ", f.display()),
-                    _ => String::new(),
-                };
-                writeln!(
-                    out,
-                    "{at}{}[{}]: {}",
-                    d.severity.as_str(),
-                    d.code,
-                    d.message
-                )?;
-                writeln!(out, "    fix: {}", d.fix)?;
+                writeln!(out, "{}", diagnostics::text(d))?;
             }
             writeln!(
                 out,
@@ -311,35 +299,13 @@ fn check(
         }
         CheckFormat::Github => {
             for d in &diags {
-                let level = match d.severity {
-                    Severity::Error => "error",
-                    Severity::Warning => "warning",
-                    Severity::Info => "notice",
-                };
-                let mut props = Vec::new();
-                if let Some(f) = &d.file {
-                    props.push(format!(
-                        "file={}",
-                        github_escape_property(&f.display().to_string())
-                    ));
-                }
-                if let Some(l) = d.line {
-                    props.push(format!("line={l}"));
-                }
-                if let Some(c) = d.column {
-                    props.push(format!("col={c}"));
-                }
-                props.push(format!(
-                    "title={}",
-                    github_escape_property(&format!("migscope {}", d.code))
-                ));
-                let message = format!("{} Fix: {}", d.message, d.fix);
-                writeln!(
-                    out,
-                    "::{level} {}::{}",
-                    props.join(","),
-                    github_escape_data(&message)
-                )?;
+                let location = d.file.as_ref().map(|f| diagnostics::Location {
+                    file: f.display().to_string(),
+                    line: d.line,
+                    column: d.column,
+                });
+                let title = format!("migscope {}", d.code);
+                writeln!(out, "{}", diagnostics::github(d, location, &title))?;
             }
         }
     }
@@ -356,19 +322,6 @@ fn plural(n: usize, what: &str) -> String {
     } else {
         format!("{n} {what}s")
     }
-}
-
-/// GitHub workflow commands: `%`, CR and LF are escaped in data; `:` and `,` too in properties.
-fn github_escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn github_escape_property(s: &str) -> String {
-    github_escape_data(s)
-        .replace(':', "%3A")
-        .replace(',', "%2C")
 }
 
 fn export_cmd(map: &RevisionMap, format: ExportFormat, out: &mut dyn Write) -> CmdResult {

@@ -12,6 +12,7 @@ use super::{Cli, CmdResult, Failure, config_options};
 use migscope::compare::sync::{self, SyncPlan};
 use migscope::compare::{self, Comparison, RevisionDiff, Side, SideSpec, Source, Status, Which};
 use migscope::diagnose::{Diagnostic, Severity};
+use migscope::render::diagnostics;
 
 /// Longest list printed per section in text output (JSON has everything).
 const TEXT_LIST_LIMIT: usize = 50;
@@ -656,19 +657,7 @@ fn report_against(
     match format {
         CheckFormat::Text => {
             for d in &diags {
-                let at = match (&d.file, d.line) {
-                    (Some(f), Some(l)) => format!("{}:{l}: ", f.display()),
-                    (Some(f), None) => format!("{}: ", f.display()),
-                    _ => String::new(),
-                };
-                writeln!(
-                    out,
-                    "{at}{}[{}]: {}",
-                    d.severity.as_str(),
-                    d.code,
-                    d.message
-                )?;
-                writeln!(out, "    fix: {}", d.fix)?;
+                writeln!(out, "{}", diagnostics::text(d))?;
             }
             if !cmp.unknown_to_left.is_empty() {
                 writeln!(
@@ -706,29 +695,18 @@ fn report_against(
         }
         CheckFormat::Github => {
             for d in &diags {
-                let level = match d.severity {
-                    Severity::Error => "error",
-                    Severity::Warning => "warning",
-                    Severity::Info => "notice",
-                };
-                let mut props = Vec::new();
                 // A file of the other side (`REF:path`) is not in the checkout: no location.
-                if let Some(f) = d.file.as_deref().filter(|f| f.exists()) {
-                    props.push(format!("file={}", github_property(&rel_display(f))));
-                    if let Some(l) = d.line {
-                        props.push(format!("line={l}"));
-                    }
-                }
-                props.push(format!(
-                    "title={}",
-                    github_property(&format!("migscope {} (merged with {against})", d.code))
-                ));
-                writeln!(
-                    out,
-                    "::{level} {}::{}",
-                    props.join(","),
-                    github_data(&format!("{} Fix: {}", d.message, d.fix))
-                )?;
+                let location =
+                    d.file
+                        .as_deref()
+                        .filter(|f| f.exists())
+                        .map(|f| diagnostics::Location {
+                            file: rel_display(f),
+                            line: d.line,
+                            column: None,
+                        });
+                let title = format!("migscope {} (merged with {against})", d.code);
+                writeln!(out, "{}", diagnostics::github(d, location, &title))?;
             }
         }
     }
@@ -755,15 +733,4 @@ fn rel_display(f: &Path) -> String {
         .unwrap_or_else(|| f.to_path_buf())
         .display()
         .to_string()
-}
-
-/// GitHub workflow commands: `%`, CR and LF are escaped in data; `:` and `,` too in properties.
-fn github_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn github_property(s: &str) -> String {
-    github_data(s).replace(':', "%3A").replace(',', "%2C")
 }

@@ -1,5 +1,6 @@
 //! Pure functions from the model to text: one renderer per output format.
 
+pub mod diagnostics;
 pub mod export;
 pub mod lanes;
 pub mod rows;
