@@ -159,3 +159,17 @@ fn plan_json_reports_direction_and_order() {
             .exists()
     );
 }
+
+#[test]
+fn plan_errors_come_from_the_upgrade_reading_when_neither_direction_works() {
+    // The demo database's row: no file defines it, so Alembic cannot plan from it either way.
+    let (code, _, err) = demo(&["plan", "--from", "b90dd01ef204", "--to", "heads"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Can't locate revision identified by 'b90dd01ef204'"),
+        "{err}"
+    );
+    let (code, out, _) = demo(&["plan", "--from", "9d4a6f0e2c15", "--to", "-1"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "9d4a6f0e2c15");
+}

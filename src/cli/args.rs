@@ -124,7 +124,7 @@ pub enum Command {
     /// The revisions `alembic upgrade/downgrade TARGET` would run, in execution order
     Plan {
         /// Target: heads, head, base, an id or prefix, label@head, +N, -N, head-1, ...
-        #[arg(long, value_name = "TARGET")]
+        #[arg(long, value_name = "TARGET", allow_hyphen_values = true)]
         to: String,
         /// Current revision rows (as in alembic_version); omitted means an empty database;
         /// `current` reads them from the database (--db)

@@ -229,8 +229,8 @@ fn auto_plan(map: &RevisionMap, from: &[String], to: &str) -> Result<Plan, Revis
     }
     match plan::downgrade(map, from, to) {
         Ok(down) if !down.revisions.is_empty() => Ok(down),
-        Ok(_) => up,
-        Err(e) => up.or(Err(e)),
+        // Nothing to undo, or no downgrade either: the upgrade's answer (or its error) stands.
+        _ => up,
     }
 }
 
