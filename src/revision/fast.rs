@@ -635,34 +635,14 @@ impl Lexer<'_> {
                         return None;
                     }
                 }
-                BACKSLASH => {
-                    // A continuation must continue into something.
-                    if b.get(pos + 1) != Some(&b'\n') || pos + 2 >= b.len() {
-                        return None;
-                    }
-                    pos += 2;
-                    self.line += 1;
-                    self.line_start = pos;
-                }
+                BACKSLASH => pos = self.continuation(pos)?,
                 OPEN => {
-                    if self.depth == MAX_DEPTH {
-                        return None;
-                    }
-                    self.stack[self.depth] = c;
-                    self.depth += 1;
+                    self.open_bracket(c)?;
                     pos += 1;
                     last = c;
                 }
                 CLOSE => {
-                    let open = match c {
-                        b')' => b'(',
-                        b']' => b'[',
-                        _ => b'{',
-                    };
-                    if self.depth == 0 || self.stack[self.depth - 1] != open {
-                        return None;
-                    }
-                    self.depth -= 1;
+                    self.close_bracket(c)?;
                     pos += 1;
                     last = c;
                 }
@@ -743,37 +723,52 @@ impl Lexer<'_> {
                     }
                     pos += 1;
                 }
-                b'\\' => {
-                    if b.get(pos + 1) != Some(&b'\n') || pos + 2 >= b.len() {
-                        return None;
-                    }
-                    pos += 2;
-                    self.line += 1;
-                    self.line_start = pos;
-                }
+                b'\\' => pos = self.continuation(pos)?,
                 b'(' | b'[' | b'{' => {
-                    if self.depth == MAX_DEPTH {
-                        return None;
-                    }
-                    self.stack[self.depth] = c;
-                    self.depth += 1;
+                    self.open_bracket(c)?;
                     pos += 1;
                 }
                 b')' | b']' | b'}' => {
-                    let open = match c {
-                        b')' => b'(',
-                        b']' => b'[',
-                        _ => b'{',
-                    };
-                    if self.depth == 0 || self.stack[self.depth - 1] != open {
-                        return None;
-                    }
-                    self.depth -= 1;
+                    self.close_bracket(c)?;
                     pos += 1;
                 }
                 _ => return None,
             }
         }
+    }
+
+    /// A backslash at `pos` must end the line and continue into something; returns where the
+    /// next line starts.
+    fn continuation(&mut self, pos: usize) -> Option<usize> {
+        if self.b.get(pos + 1) != Some(&b'\n') || pos + 2 >= self.b.len() {
+            return None;
+        }
+        self.line += 1;
+        self.line_start = pos + 2;
+        Some(pos + 2)
+    }
+
+    fn open_bracket(&mut self, c: u8) -> Option<()> {
+        if self.depth == MAX_DEPTH {
+            return None;
+        }
+        self.stack[self.depth] = c;
+        self.depth += 1;
+        Some(())
+    }
+
+    /// Closes the innermost bracket, which must be the matching one.
+    fn close_bracket(&mut self, c: u8) -> Option<()> {
+        let open = match c {
+            b')' => b'(',
+            b']' => b'[',
+            _ => b'{',
+        };
+        if self.depth == 0 || self.stack[self.depth - 1] != open {
+            return None;
+        }
+        self.depth -= 1;
+        Some(())
     }
 
     /// Any string token, only checked to be well formed.
