@@ -250,18 +250,18 @@ fn parse_ls_tree(out: &[u8]) -> Vec<TreeEntry> {
 }
 
 #[cfg(unix)]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
+pub(crate) fn path_from_bytes(b: &[u8]) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     PathBuf::from(OsStr::from_bytes(b))
 }
 
 #[cfg(not(unix))]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
+pub(crate) fn path_from_bytes(b: &[u8]) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }
 
 /// A repository path as git spells it (`/` separators).
-fn slash_path(p: &Path) -> String {
+pub(crate) fn slash_path(p: &Path) -> String {
     p.components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
@@ -278,7 +278,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
         .map_err(GitError::Spawn)
 }
 
-fn git_checked(dir: &Path, args: &[&OsStr]) -> Result<Vec<u8>, GitError> {
+pub(crate) fn git_checked(dir: &Path, args: &[&OsStr]) -> Result<Vec<u8>, GitError> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)

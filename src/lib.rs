@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod gitsrc;
 pub mod graph;
 pub mod journal;
+pub mod lost;
 pub mod plan;
 pub mod preflight;
 pub mod project;

@@ -162,6 +162,11 @@ pub enum Command {
     Stamp(super::db::StampArgs),
     /// Restore the version table's rows from before the last journaled change to this database
     Undo(super::db::UndoArgs),
+    /// Preview the plan and its preflight, then run the project's real `alembic upgrade
+    /// TARGET`, stream its output and show the rows it left (`--sql`: offline SQL only)
+    Upgrade(super::run::RunArgs),
+    /// As `upgrade`, for `alembic downgrade TARGET`
+    Downgrade(super::run::RunArgs),
     /// The whole graph as JSON, Graphviz dot or Mermaid
     Export {
         #[arg(long, value_enum)]

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::args::{CheckFormat, Command, DataFormat, DirectionArg, ExportFormat};
 use super::{Cli, CmdResult, Failure, config_options};
+use migscope::alembic_run::Verb;
 use migscope::diagnose::{self, Diagnostic, Expectations, Severity};
 use migscope::graph::{RevisionError, RevisionMap};
 use migscope::plan::{self, Direction, Plan};
@@ -26,6 +27,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
         Some(Command::Status(args)) => return super::db::status(cli, args, out),
         Some(Command::Stamp(args)) => return super::db::stamp_cmd(cli, args, out),
         Some(Command::Undo(args)) => return super::db::undo(cli, args, out),
+        Some(Command::Upgrade(args)) => return super::run::run(cli, args, Verb::Upgrade, out),
+        Some(Command::Downgrade(args)) => {
+            return super::run::run(cli, args, Verb::Downgrade, out);
+        }
         _ => {}
     }
     let opts = config_options(cli)?;
@@ -84,7 +89,12 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
             };
             check(project, cli, *format, extra, out)
         }
-        Command::Compare(_) | Command::Status(_) | Command::Stamp(_) | Command::Undo(_) => {
+        Command::Compare(_)
+        | Command::Status(_)
+        | Command::Stamp(_)
+        | Command::Undo(_)
+        | Command::Upgrade(_)
+        | Command::Downgrade(_) => {
             unreachable!("handled above")
         }
         Command::Export { format } => export_cmd(map, *format, out),

@@ -23,7 +23,8 @@ use migscope::diagnose::{Diagnostic, Severity};
 use migscope::evidence;
 use migscope::graph::{RevIdx, RevisionMap};
 use migscope::journal::{self, Entry};
-use migscope::plan;
+use migscope::lost;
+use migscope::plan::{self, Direction};
 use migscope::preflight;
 use migscope::project::Project;
 use migscope::revision::ops::OpsReport;
@@ -72,6 +73,9 @@ pub struct StampArgs {
     /// them and written only if the table still holds exactly them
     #[arg(long, value_name = "REV[,REV...]")]
     pub expect: Option<String>,
+    /// json: before/after rows, SQL, whether it was executed, and the journal entry
+    #[arg(long, value_enum, default_value_t = DataFormat::Text)]
+    pub format: DataFormat,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -84,26 +88,41 @@ pub struct UndoArgs {
     /// Show the change and the SQL; write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// json: before/after rows, SQL, whether it was executed, and the journal entry
+    #[arg(long, value_enum, default_value_t = DataFormat::Text)]
+    pub format: DataFormat,
     #[command(flatten)]
     pub db: DbArgs,
 }
 
 /// The project, the database and its version table, resolved.
-struct Target {
-    project: &'static Project,
-    url: DbUrl,
-    source: String,
-    table: LocatedVersionTable,
+pub(super) struct Target {
+    pub project: &'static Project,
+    pub url: DbUrl,
+    pub source: String,
+    pub table: LocatedVersionTable,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+impl Target {
+    /// `URL (backend, from SOURCE)`, the URL masked.
+    pub(super) fn describe(&self) -> String {
+        format!(
+            "{} ({}, from {})",
+            self.url.masked(),
+            self.url.backend,
+            self.source
+        )
+    }
+}
+
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-fn db_failure(e: DbError) -> Failure {
+pub(super) fn db_failure(e: DbError) -> Failure {
     Failure::Usage(anyhow::Error::new(e))
 }
 
@@ -115,14 +134,14 @@ fn state_dir() -> anyhow::Result<PathBuf> {
     Ok(path.parent().map(Path::to_path_buf).unwrap_or_default())
 }
 
-fn journal_file() -> anyhow::Result<PathBuf> {
+pub(super) fn journal_file() -> anyhow::Result<PathBuf> {
     journal::journal_path(|k| std::env::var(k).ok()).ok_or_else(|| {
         anyhow!("no journal location: set MIGSCOPE_STATE_DIR (or XDG_STATE_HOME, or HOME)")
     })
 }
 
 /// The demo's work copy (`<state dir>/demo`), made on first use.
-fn demo_work_copy(create: bool) -> anyhow::Result<Option<PathBuf>> {
+pub(super) fn demo_work_copy(create: bool) -> anyhow::Result<Option<PathBuf>> {
     let dir = state_dir()?.join("demo");
     if dir.join("alembic.ini").is_file() && dir.join("demo.db").is_file() {
         return Ok(Some(dir));
@@ -164,7 +183,7 @@ fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 /// Loads the project and picks the database. `writing`: a `--demo` run works on the copy.
-fn target(cli: &Cli, args: &DbArgs, writing: bool) -> Result<Target, Failure> {
+pub(super) fn target(cli: &Cli, args: &DbArgs, writing: bool) -> Result<Target, Failure> {
     let mut opts = config_options(cli)?;
     let demo = demo_location(cli, writing)?;
     if let Some(dir) = &demo {
@@ -248,7 +267,7 @@ pub fn current_rows(
     let rt = runtime()?;
     let state = rt
         .block_on(async {
-            let mut conn = Db::connect(&url).await?;
+            let mut conn = Db::connect_read_only(&url).await?;
             let s = conn.read_version_state(&table.table).await;
             conn.close().await;
             s
@@ -257,7 +276,20 @@ pub fn current_rows(
     Ok(state.rows.unwrap_or_default())
 }
 
-fn rows_text(rows: &[String]) -> String {
+/// Explanations of the ids no file defines, from the git history of the project's directory.
+fn explain_unknown(config: &ProjectConfig, ids: &[String]) -> Vec<lost::Explanation> {
+    let dir = config
+        .ini_path
+        .as_deref()
+        .or(config.toml_path.as_deref())
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .or_else(|| config.version_locations.first().cloned())
+        .unwrap_or_else(|| PathBuf::from("."));
+    lost::explain(&dir, ids)
+}
+
+pub(super) fn rows_text(rows: &[String]) -> String {
     if rows.is_empty() {
         "(no rows)".to_string()
     } else {
@@ -268,15 +300,15 @@ fn rows_text(rows: &[String]) -> String {
 // ---- status ------------------------------------------------------------------------------
 
 /// A plan's preflight, summarised.
-struct Route {
+pub(super) struct Route {
     /// The rows the upgrade starts from.
-    from: Vec<String>,
+    pub from: Vec<String>,
     /// Err: Alembic refuses to plan (its message).
-    plan: Result<Vec<RevIdx>, String>,
+    pub plan: Result<Vec<RevIdx>, String>,
     /// `rev: message` of each conflict, certain ones first.
-    conflicts: Vec<(String, String, bool)>,
+    pub conflicts: Vec<(String, String, bool)>,
     /// The first certain conflict.
-    failure: Option<(String, String)>,
+    pub failure: Option<(String, String)>,
 }
 
 fn route(
@@ -285,7 +317,23 @@ fn route(
     ops: &[Option<OpsReport>],
     schema: &SchemaSnapshot,
 ) -> Route {
-    match plan::upgrade(map, from, "heads") {
+    route_to(map, from, Direction::Upgrade, "heads", ops, schema)
+}
+
+/// The plan `alembic upgrade|downgrade target` runs from `from`, and its preflight.
+pub(super) fn route_to(
+    map: &RevisionMap,
+    from: &[String],
+    direction: Direction,
+    target: &str,
+    ops: &[Option<OpsReport>],
+    schema: &SchemaSnapshot,
+) -> Route {
+    let planned = match direction {
+        Direction::Upgrade => plan::upgrade(map, from, target),
+        Direction::Downgrade => plan::downgrade(map, from, target),
+    };
+    match planned {
         Err(e) => Route {
             from: from.to_vec(),
             plan: Err(e.message()),
@@ -314,7 +362,7 @@ fn route(
     }
 }
 
-fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
+pub(super) fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
     json!({
         "from": r.from,
         "plan": r.plan.as_ref().map(|p| map.ids(p)).ok(),
@@ -324,7 +372,12 @@ fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
     })
 }
 
-fn write_route(out: &mut dyn Write, map: &RevisionMap, r: &Route, indent: &str) -> io::Result<()> {
+pub(super) fn write_route(
+    out: &mut dyn Write,
+    map: &RevisionMap,
+    r: &Route,
+    indent: &str,
+) -> io::Result<()> {
     match &r.plan {
         Err(e) => writeln!(out, "{indent}Alembic refuses: {e}")?,
         Ok(p) if p.is_empty() => writeln!(out, "{indent}nothing to run")?,
@@ -345,20 +398,45 @@ fn write_route(out: &mut dyn Write, map: &RevisionMap, r: &Route, indent: &str) 
     Ok(())
 }
 
+/// The version table and the schema, on one read-only connection. With `MIGSCOPE_TIMING` set,
+/// prints the phases and query counts on stderr (scripts/bench_status.py reads them).
+pub(super) fn read_state_and_schema(t: &Target) -> Result<(VersionState, SchemaSnapshot), Failure> {
+    let table = &t.table.table;
+    let timing = std::env::var_os("MIGSCOPE_TIMING").is_some();
+    runtime()?
+        .block_on(async {
+            let t0 = std::time::Instant::now();
+            let mut conn = Db::connect_read_only(&t.url).await?;
+            let t1 = std::time::Instant::now();
+            let state = conn.read_version_state(table).await?;
+            let q1 = conn.query_count();
+            let t2 = std::time::Instant::now();
+            let schema = conn.schema(&SchemaScope::excluding(table)).await?;
+            let q2 = conn.query_count() - q1;
+            let t3 = std::time::Instant::now();
+            conn.close().await;
+            if timing {
+                eprintln!(
+                    "timing: connect {:?}, version table {:?} ({q1} queries), schema {:?} \
+                     ({q2} queries, {} tables)",
+                    t1 - t0,
+                    t2 - t1,
+                    t3 - t2,
+                    schema.tables.len()
+                );
+            }
+            Ok::<_, DbError>((state, schema))
+        })
+        .map_err(db_failure)
+}
+
 pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
     let t = target(cli, &args.db, false)?;
     let map = &t.project.map;
     let table = &t.table.table;
-    let rt = runtime()?;
-    let (state, schema) = rt
-        .block_on(async {
-            let mut conn = Db::connect(&t.url).await?;
-            let state = conn.read_version_state(table).await?;
-            let schema = conn.schema(&SchemaScope::excluding(table)).await?;
-            conn.close().await;
-            Ok::<(VersionState, SchemaSnapshot), DbError>((state, schema))
-        })
-        .map_err(db_failure)?;
+    let t_start = std::time::Instant::now();
+    let (state, schema) = read_state_and_schema(&t)?;
+    let t_db = std::time::Instant::now();
     let table_exists = state.rows.is_some();
     let rows = state.rows.clone().unwrap_or_default();
     let report = stamp::rows_report(map, &rows);
@@ -378,6 +456,8 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
             .collect(),
         None => Vec::new(),
     };
+    let unknown_ids: Vec<String> = unknown.iter().map(|s| s.to_string()).collect();
+    let history = explain_unknown(&t.project.config, &unknown_ids);
     let ops = evidence::load_ops(map);
     let ev = evidence::graph_evidence(map, &ops, &schema);
     let suggestion = evidence::suggest_stamp(map, &ev);
@@ -393,6 +473,13 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
         (s, ids, purge, after_stamp, main_only)
     });
 
+    if std::env::var_os("MIGSCOPE_TIMING").is_some() {
+        eprintln!(
+            "timing: status database {:?}, analysis {:?}",
+            t_db - t_start,
+            t_db.elapsed()
+        );
+    }
     match args.format {
         DataFormat::Json => {
             let value = json!({
@@ -408,6 +495,11 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     "head": r.is_some_and(|r| heads.contains(&r)),
                 })).collect::<Vec<_>>(),
                 "unknown_rows": unknown,
+                "unknown_history": unknown_ids.iter().zip(&history).map(|(id, h)| json!({
+                    "id": id,
+                    "history": h,
+                    "text": h.describe(),
+                })).collect::<Vec<_>>(),
                 "applied": map.ids(&report.applied),
                 "overlapping_rows": report.overlapping.iter().map(|(a, b)| json!({"row": a, "ancestor_row": b})).collect::<Vec<_>>(),
                 "too_long_ids": too_long,
@@ -428,13 +520,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
             )?;
         }
         DataFormat::Text => {
-            writeln!(
-                out,
-                "Database:      {} ({}, from {})",
-                t.url.masked(),
-                t.url.backend,
-                t.source
-            )?;
+            writeln!(out, "Database:      {}", t.describe())?;
             match (&state.rows, rows.len()) {
                 (None, _) => writeln!(
                     out,
@@ -469,6 +555,9 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     ),
                 };
                 writeln!(out, "  {id}  {what}")?;
+                if let Some(h) = unknown_ids.iter().position(|u| u == id) {
+                    writeln!(out, "    git history: {}", history[h].describe())?;
+                }
             }
             for (a, b) in &report.overlapping {
                 writeln!(
@@ -537,7 +626,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
     Ok(())
 }
 
-fn sorted(v: &[String]) -> Vec<String> {
+pub(super) fn sorted(v: &[String]) -> Vec<String> {
     let mut v = v.to_vec();
     v.sort();
     v
@@ -551,7 +640,7 @@ fn stamp_command(ids: &[String], purge: bool) -> String {
     )
 }
 
-fn plural(n: usize, what: &str) -> String {
+pub(super) fn plural(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {
@@ -562,7 +651,7 @@ fn plural(n: usize, what: &str) -> String {
 // ---- writing -----------------------------------------------------------------------------
 
 /// Asks on the terminal; refuses without one.
-fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
+pub(super) fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
     if yes {
         return Ok(true);
     }
@@ -579,7 +668,7 @@ fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     std::env::args()
         .map(|a| db::mask_all(&a))
         .collect::<Vec<_>>()
@@ -611,45 +700,81 @@ fn print_change(
     Ok(())
 }
 
-/// Shows, confirms, swaps and journals. `before` is what the table must still hold.
-#[allow(clippy::too_many_arguments)]
-fn write_rows(
-    out: &mut dyn Write,
-    t: &Target,
-    state: &VersionState,
-    before: &[String],
-    after: &[String],
-    action: &str,
+/// One rewrite of the version table, as requested.
+struct RowChange<'a> {
+    /// What the table must still hold.
+    before: &'a [String],
+    after: &'a [String],
+    action: &'a str,
     yes: bool,
     dry_run: bool,
-) -> CmdResult {
+    format: DataFormat,
+}
+
+/// The `--format json` answer of `stamp` and `undo`.
+fn change_json(
+    t: &Target,
+    c: &RowChange,
+    steps: &[SqlStep],
+    executed: bool,
+    outcome: &str,
+    entry: Option<&Entry>,
+) -> serde_json::Value {
+    json!({
+        "action": c.action,
+        "database": t.url.masked(),
+        "version_table": t.table.table.to_string(),
+        "before": c.before,
+        "after": c.after,
+        "sql": steps.iter().map(|s| s.display.clone()).collect::<Vec<_>>(),
+        "dry_run": c.dry_run,
+        "executed": executed,
+        "outcome": outcome,
+        "journal": entry,
+    })
+}
+
+/// Shows, confirms, swaps and journals.
+fn write_rows(out: &mut dyn Write, t: &Target, state: &VersionState, c: &RowChange) -> CmdResult {
     let table = &t.table.table;
-    let shown_before = state.rows.as_ref().map(|_| before);
-    let steps = db::plan_sql(t.url.backend, table, shown_before, after).map_err(db_failure)?;
-    print_change(out, t, before, after, &steps)?;
-    if steps.is_empty() {
-        return Ok(());
+    let json = c.format == DataFormat::Json;
+    let shown_before = state.rows.as_ref().map(|_| c.before);
+    let steps = db::plan_sql(t.url.backend, table, shown_before, c.after).map_err(db_failure)?;
+    let finish = |out: &mut dyn Write, outcome: &str, entry: Option<&Entry>, text: &str| {
+        if json {
+            let v = change_json(t, c, &steps, entry.is_some(), outcome, entry);
+            writeln!(out, "{}", serde_json::to_string_pretty(&v).context("JSON")?)?;
+        } else if !text.is_empty() {
+            writeln!(out, "{text}")?;
+        }
+        Ok::<(), Failure>(())
+    };
+    if !json {
+        print_change(out, t, c.before, c.after, &steps)?;
     }
-    if dry_run {
-        writeln!(out, "Dry run: nothing written.")?;
-        return Ok(());
+    if steps.is_empty() {
+        return finish(out, "unchanged", None, "");
+    }
+    if c.dry_run {
+        return finish(out, "dry_run", None, "Dry run: nothing written.");
     }
     out.flush()?;
-    if !confirm(yes, "Apply this change?")? {
-        writeln!(out, "Not applied.")?;
+    if !confirm(c.yes, "Apply this change?")? {
+        finish(out, "declined", None, "Not applied.")?;
         return Err(Failure::Findings);
     }
     let journal_path = journal_file()?;
     let rt = runtime()?;
     let result = rt.block_on(async {
         let mut conn = Db::connect(&t.url).await?;
-        let r = conn.replace_version_rows(table, before, after).await;
+        let r = conn.replace_version_rows(table, c.before, c.after).await;
         conn.close().await;
         r
     });
     match result {
         Ok(_) => {}
         Err(e @ DbError::Changed { .. }) => {
+            finish(out, "changed_since_preview", None, "")?;
             eprintln!("error: aborted: {e}");
             return Err(Failure::Findings);
         }
@@ -657,11 +782,11 @@ fn write_rows(
     }
     let entry = Entry {
         time: journal::now_utc(),
-        action: action.to_string(),
+        action: c.action.to_string(),
         url: t.url.masked(),
         version_table: table.to_string(),
-        before: before.to_vec(),
-        after: after.to_vec(),
+        before: c.before.to_vec(),
+        after: c.after.to_vec(),
         command: command_line(),
     };
     journal::append(&journal_path, &entry).with_context(|| {
@@ -670,14 +795,15 @@ fn write_rows(
             journal_path.display()
         )
     })?;
-    writeln!(out, "Applied. Journal: {}", journal_path.display())?;
-    Ok(())
+    let text = format!("Applied. Journal: {}", journal_path.display());
+    finish(out, "applied", Some(&entry), &text)
 }
 
-fn read_state(t: &Target) -> Result<VersionState, Failure> {
+pub(super) fn read_state(t: &Target) -> Result<VersionState, Failure> {
     let rt = runtime()?;
     rt.block_on(async {
-        let mut conn = Db::connect(&t.url).await?;
+        // Writes open their own connection; reading never needs write access.
+        let mut conn = Db::connect_read_only(&t.url).await?;
         let s = conn.read_version_state(&t.table.table).await;
         conn.close().await;
         s
@@ -719,16 +845,15 @@ pub fn stamp_cmd(cli: &Cli, args: &StampArgs, out: &mut dyn Write) -> CmdResult 
             return Err(Failure::Findings);
         }
     };
-    write_rows(
-        out,
-        &t,
-        &state,
-        &before,
-        &result.rows,
-        "stamp",
-        args.yes,
-        args.dry_run,
-    )
+    let change = RowChange {
+        before: &before,
+        after: &result.rows,
+        action: "stamp",
+        yes: args.yes,
+        dry_run: args.dry_run,
+        format: args.format,
+    };
+    write_rows(out, &t, &state, &change)
 }
 
 pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
@@ -743,22 +868,62 @@ pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
             path.display()
         )));
     };
+    // With --format json, stdout carries only the JSON answer.
+    let mut stderr = io::stderr();
+    let text_out: &mut dyn Write = if args.format == DataFormat::Json {
+        &mut stderr
+    } else {
+        &mut *out
+    };
+    if matches!(last.action.as_str(), "upgrade" | "downgrade") {
+        return refuse_schema_undo(text_out, last);
+    }
     writeln!(
-        out,
+        text_out,
         "Undoing the {} of {} ({})",
         last.action, last.time, last.command
     )?;
     let state = read_state(&t)?;
-    write_rows(
+    let change = RowChange {
+        before: &last.after,
+        after: &last.before,
+        action: "undo",
+        yes: args.yes,
+        dry_run: args.dry_run,
+        format: args.format,
+    };
+    write_rows(out, &t, &state, &change)
+}
+
+/// The last change was Alembic running migrations: the schema moved with the rows, so putting
+/// the old rows back would make the table lie about the schema. Say what reverts it instead.
+fn refuse_schema_undo(out: &mut dyn Write, last: &Entry) -> CmdResult {
+    let back = if last.action == "upgrade" {
+        "downgrade"
+    } else {
+        "upgrade"
+    };
+    writeln!(
         out,
-        &t,
-        &state,
-        &last.after.clone(),
-        &last.before.clone(),
-        "undo",
-        args.yes,
-        args.dry_run,
-    )
+        "The last change to this database was `alembic {}` at {} ({}): rows {} -> {}.",
+        last.action,
+        last.time,
+        last.command,
+        rows_text(&last.before),
+        rows_text(&last.after)
+    )?;
+    writeln!(
+        out,
+        "It changed the schema, so undo does not rewrite the version table over it. To revert \
+         it, run the migrations back:"
+    )?;
+    if last.before.is_empty() {
+        writeln!(out, "  migscope {back} base")?;
+    }
+    for rev in &last.before {
+        writeln!(out, "  migscope {back} {rev}")?;
+    }
+    Err(Failure::Findings)
 }
 
 // ---- check --db --------------------------------------------------------------------------
@@ -776,7 +941,7 @@ pub fn db_diagnostics(
     let rt = runtime()?;
     let state = rt
         .block_on(async {
-            let mut conn = Db::connect(&url).await?;
+            let mut conn = Db::connect_read_only(&url).await?;
             let s = conn.read_version_state(&table).await;
             conn.close().await;
             s
@@ -805,22 +970,28 @@ pub fn db_diagnostics(
             fix,
         }
     };
+    let unknown: Vec<String> = report
+        .rows
+        .iter()
+        .filter(|(_, r)| r.is_none())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let history = explain_unknown(&project.config, &unknown);
     let mut out = Vec::new();
-    for (id, r) in &report.rows {
-        if r.is_none() {
-            out.push(diag(
-                "db-unknown-revision",
-                Severity::Error,
-                format!(
-                    "{table} in {at} holds '{id}', which no revision file defines: every \
-                     `alembic upgrade` fails with Can't locate revision identified by '{id}'"
-                ),
-                None,
-                "Restore the missing file, or run `migscope status` and stamp the revision the \
-                 schema matches (`migscope stamp --purge ...`)"
-                    .to_string(),
-            ));
-        }
+    for (id, h) in unknown.iter().zip(&history) {
+        out.push(diag(
+            "db-unknown-revision",
+            Severity::Error,
+            format!(
+                "{table} in {at} holds '{id}', which no revision file defines: every `alembic \
+                 upgrade` fails with Can't locate revision identified by '{id}'; git history: {}",
+                h.describe()
+            ),
+            None,
+            "Restore the missing file, or run `migscope status` and stamp the revision the \
+             schema matches (`migscope stamp --purge ...`)"
+                .to_string(),
+        ));
     }
     for (row, ancestor) in &report.overlapping {
         out.push(diag(

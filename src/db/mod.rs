@@ -134,6 +134,18 @@ impl Db {
     }
 
     pub async fn connect_with(url: &DbUrl, opts: &ConnectOptions) -> Result<Db, DbError> {
+        Db::open(url, opts, false).await
+    }
+
+    /// Connects for reading only, with [`DEFAULT_TIMEOUT`]: SQLite is opened with
+    /// `SQLITE_OPEN_READONLY` (the file is never created, written or touched), PostgreSQL
+    /// sessions start with `default_transaction_read_only`. The read commands use this so that
+    /// looking can never change the database.
+    pub async fn connect_read_only(url: &DbUrl) -> Result<Db, DbError> {
+        Db::open(url, &ConnectOptions::default(), true).await
+    }
+
+    async fn open(url: &DbUrl, opts: &ConnectOptions, read_only: bool) -> Result<Db, DbError> {
         let cx = ErrCtx { url };
         let attempt = async {
             Ok::<Conn, sqlx::Error>(match &url.target {
@@ -144,6 +156,9 @@ impl Db {
                             let mut o = PgConnectOptions::from_str(&raw)?;
                             if o.get_application_name().is_none() {
                                 o = o.application_name("migscope");
+                            }
+                            if read_only {
+                                o = o.options([("default_transaction_read_only", "on")]);
                             }
                             Conn::Pg(PgConnection::connect_with(&o).await?)
                         }
@@ -157,7 +172,8 @@ impl Db {
                     let o = SqliteConnectOptions::new()
                         .busy_timeout(opts.timeout)
                         // A typo in a path must not create an empty database.
-                        .create_if_missing(false);
+                        .create_if_missing(false)
+                        .read_only(read_only);
                     let o = match path {
                         Some(p) => o.filename(p),
                         None => o.in_memory(true),
@@ -169,9 +185,8 @@ impl Db {
         if let Some(p) = url.sqlite_path()
             && !p.exists()
         {
-            return Err(DbError::UnknownDatabase {
-                database: p.display().to_string(),
-                endpoint: "the file system".to_string(),
+            return Err(DbError::NoSqliteFile {
+                path: p.to_path_buf(),
                 url: url.masked(),
             });
         }

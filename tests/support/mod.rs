@@ -7,6 +7,7 @@
 //! * [`model`]: graph description and random upgrade/downgrade queries.
 //! * [`cli`]: running the `migscope` binary.
 //! * [`compare`]: migscope output vs Alembic answers, error-code mapping.
+//! * [`sandbox`]: a copy of the demo project and database, and `migscope` run on it.
 //! * [`harness`]: many graphs through both sides, failure reports.
 
 // Each test binary uses a different subset of these helpers.
@@ -18,4 +19,5 @@ pub mod generator;
 pub mod harness;
 pub mod model;
 pub mod oracle;
+pub mod sandbox;
 pub mod venv;
