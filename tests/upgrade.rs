@@ -2,12 +2,14 @@
 //! test `.venv` (`--alembic-cmd "<venv python> -m alembic"`) on SQLite copies: streaming, the
 //! state read back, a failing migration, `--sql`, and the demo repair walk-through end to end.
 
+mod db_support;
 mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use migscope::db::{Db, SchemaScope, VersionTable};
+use db_support::TestDb;
+use migscope::db::{Backend, Db, DbUrl, SchemaScope, VersionTable};
 use support::sandbox::{Out, Sandbox, rt, run_in, sha256_like, sqlite_url, strs};
 use support::venv;
 
@@ -17,9 +19,12 @@ fn alembic_cmd() -> String {
 
 /// The application tables of a SQLite file (the version table left out).
 fn tables(db: &Path) -> BTreeSet<String> {
-    let url = sqlite_url(db);
+    tables_at(&sqlite_url(db))
+}
+
+fn tables_at(url: &DbUrl) -> BTreeSet<String> {
     rt().block_on(async {
-        let mut conn = Db::connect_read_only(&url).await.unwrap();
+        let mut conn = Db::connect_read_only(url).await.unwrap();
         let schema = conn
             .schema(&SchemaScope::excluding(&VersionTable::default()))
             .await
@@ -61,14 +66,19 @@ fn small_project(third: &str) -> Sandbox {
         ("bb02", Some("aa01"), "beta"),
         ("cc03", Some("bb02"), third),
     ] {
-        std::fs::write(
-            versions.join(format!("{id}_x.py")),
-            revision(id, down, table),
-        )
-        .unwrap();
+        write_revision(&sb, id, down, table);
     }
     std::fs::write(sb.db(), b"").unwrap();
     sb
+}
+
+fn write_revision(sb: &Sandbox, id: &str, down: Option<&str>, table: &str) {
+    let versions = sb.tmp.path().join("demo/migrations/versions");
+    std::fs::write(
+        versions.join(format!("{id}_x.py")),
+        revision(id, down, table),
+    )
+    .unwrap();
 }
 
 fn run_alembic(sb: &Sandbox, args: &[&str]) -> Out {
@@ -386,4 +396,59 @@ fn demo_flag_runs_on_the_work_copy() {
         "{out:?}"
     );
     assert_eq!(sha256_like(&asset), before, "the bundled demo.db changed");
+}
+
+/// The same project on PostgreSQL (sqlalchemy.url in the ini, psycopg2 in the test venv):
+/// there DDL is transactional, so a failing run leaves neither rows nor tables; fixed, it runs.
+#[test]
+fn upgrade_on_postgresql() {
+    let Some(t) = TestDb::new(&rt(), Backend::Postgres) else {
+        return;
+    };
+    let python = venv::alembic_python_with("psycopg2", "psycopg2-binary==2.9.13");
+    let cmd = format!("{} -m alembic", python.display());
+    let sb = small_project("alpha");
+    let sa_url = t
+        .url
+        .expose_sqlx_url()
+        .replacen("postgres://", "postgresql+psycopg2://", 1);
+    let ini = std::fs::read_to_string(sb.ini()).unwrap();
+    let ini = ini.replace(
+        "sqlalchemy.url = sqlite:///%(here)s/demo.db",
+        &format!("sqlalchemy.url = {}", sa_url.replace('%', "%%")),
+    );
+    std::fs::write(sb.ini(), ini).unwrap();
+    let rows = || {
+        rt().block_on(async {
+            let mut conn = Db::connect_read_only(&t.url).await.unwrap();
+            let rows = conn.version_rows(&VersionTable::default()).await.unwrap();
+            conn.close().await;
+            rows
+        })
+    };
+
+    let out = sb.run(&["upgrade", "head", "--yes", "--alembic-cmd", &cmd]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stdout.contains("(PostgreSQL, from sqlalchemy.url"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains("note: migscope read"), "{out:?}");
+    assert!(out.stdout.contains("Alembic FAILED"), "{out:?}");
+    assert!(out.stdout.contains("DuplicateTable"), "{out:?}");
+    assert!(out.stdout.contains("Rows now:    (no rows)"), "{out:?}");
+    assert!(
+        out.stdout.contains("The version table is unchanged"),
+        "{out:?}"
+    );
+    assert_eq!(rows().unwrap_or_default(), Vec::<String>::new());
+    assert!(tables_at(&t.url).is_empty(), "rolled back");
+
+    write_revision(&sb, "cc03", Some("bb02"), "gamma");
+    let out = sb.run(&["upgrade", "head", "--yes", "--alembic-cmd", &cmd]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(rows(), Some(strs(&["cc03"])));
+    let expected: BTreeSet<String> = ["alpha", "beta", "gamma"].map(String::from).into();
+    assert_eq!(tables_at(&t.url), expected);
+    assert!(out.stdout.contains("Rows now:    cc03"), "{out:?}");
 }

@@ -458,9 +458,14 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
     };
     let unknown_ids: Vec<String> = unknown.iter().map(|s| s.to_string()).collect();
     let history = explain_unknown(&t.project.config, &unknown_ids);
-    let ops = evidence::load_ops(map);
+    let t_history = std::time::Instant::now();
+    // Status plans upgrades only.
+    let ops = evidence::load_upgrade_ops(map);
+    let t_ops = std::time::Instant::now();
     let ev = evidence::graph_evidence(map, &ops, &schema);
+    let t_ev = std::time::Instant::now();
     let suggestion = evidence::suggest_stamp(map, &ev);
+    let t_suggest = std::time::Instant::now();
     let plain = route(map, &rows, &ops, &schema);
     let suggested = suggestion.as_ref().map(|s| {
         let ids = map.ids(&s.targets);
@@ -475,9 +480,14 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
 
     if std::env::var_os("MIGSCOPE_TIMING").is_some() {
         eprintln!(
-            "timing: status database {:?}, analysis {:?}",
+            "timing: status database {:?}, git history {:?}, operations {:?}, evidence {:?}, \
+             suggestion {:?}, plans {:?}",
             t_db - t_start,
-            t_db.elapsed()
+            t_history - t_db,
+            t_ops - t_history,
+            t_ev - t_ops,
+            t_suggest - t_ev,
+            t_suggest.elapsed()
         );
     }
     match args.format {
@@ -876,7 +886,7 @@ pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
         &mut *out
     };
     if matches!(last.action.as_str(), "upgrade" | "downgrade") {
-        return refuse_schema_undo(text_out, last);
+        return refuse_schema_undo(text_out, last, cli.global.demo);
     }
     writeln!(
         text_out,
@@ -897,7 +907,8 @@ pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
 
 /// The last change was Alembic running migrations: the schema moved with the rows, so putting
 /// the old rows back would make the table lie about the schema. Say what reverts it instead.
-fn refuse_schema_undo(out: &mut dyn Write, last: &Entry) -> CmdResult {
+fn refuse_schema_undo(out: &mut dyn Write, last: &Entry, demo: bool) -> CmdResult {
+    let prog = if demo { "migscope --demo" } else { "migscope" };
     let back = if last.action == "upgrade" {
         "downgrade"
     } else {
@@ -915,13 +926,14 @@ fn refuse_schema_undo(out: &mut dyn Write, last: &Entry) -> CmdResult {
     writeln!(
         out,
         "It changed the schema, so undo does not rewrite the version table over it. To revert \
-         it, run the migrations back:"
+         it, run the migrations back (preview each with --dry-run: with several rows, the order \
+         can matter):"
     )?;
     if last.before.is_empty() {
-        writeln!(out, "  migscope {back} base")?;
+        writeln!(out, "  {prog} {back} base")?;
     }
     for rev in &last.before {
-        writeln!(out, "  migscope {back} {rev}")?;
+        writeln!(out, "  {prog} {back} {rev}")?;
     }
     Err(Failure::Findings)
 }

@@ -100,7 +100,10 @@ pub fn run(cli: &Cli, args: &RunArgs, verb: Verb, out: &mut dyn Write) -> CmdRes
     if let Some(note) = alembic_url_note(&t) {
         writeln!(out, "note: {note}")?;
     }
-    let ops = evidence::load_ops(map);
+    let ops = match verb {
+        Verb::Upgrade => evidence::load_upgrade_ops(map),
+        Verb::Downgrade => evidence::load_ops(map),
+    };
     let route = route_to(map, &before, direction(verb), &args.target, &ops, &schema);
     writeln!(out, "alembic {} {}:", verb.as_str(), args.target)?;
     write_route(out, map, &route, "  ")?;
