@@ -5,6 +5,7 @@
 //! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
 
 pub mod alembic_run;
+pub mod cache;
 pub mod compare;
 pub mod config;
 pub mod db;

@@ -9,6 +9,7 @@
 //! * [`compare`]: migscope output vs Alembic answers, error-code mapping.
 //! * [`sandbox`]: a copy of the demo project and database, and `migscope` run on it.
 //! * [`harness`]: many graphs through both sides, failure reports.
+//! * [`tmux`]: the real binary in a private tmux server.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -20,4 +21,5 @@ pub mod harness;
 pub mod model;
 pub mod oracle;
 pub mod sandbox;
+pub mod tmux;
 pub mod venv;
