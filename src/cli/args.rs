@@ -162,6 +162,9 @@ pub enum Command {
     Stamp(super::db::StampArgs),
     /// Restore the version table's rows from before the last journaled change to this database
     Undo(super::db::UndoArgs),
+    /// Repair the graph itself: merge heads, reparent a revision, restore a lost file
+    /// (previewed as a diff, confirmed, verified, journaled for `migscope undo`)
+    Fix(super::fix::FixArgs),
     /// The whole graph as JSON, Graphviz dot or Mermaid
     Export {
         #[arg(long, value_enum)]

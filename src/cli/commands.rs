@@ -26,6 +26,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
         Some(Command::Status(args)) => return super::db::status(cli, args, out),
         Some(Command::Stamp(args)) => return super::db::stamp_cmd(cli, args, out),
         Some(Command::Undo(args)) => return super::db::undo(cli, args, out),
+        // Fixes load the project themselves (`--demo` uses a work copy).
+        Some(Command::Fix(args)) => return super::fix::run(cli, args, out),
         _ => {}
     }
     let opts = config_options(cli)?;
@@ -84,7 +86,11 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
             };
             check(project, cli, *format, extra, out)
         }
-        Command::Compare(_) | Command::Status(_) | Command::Stamp(_) | Command::Undo(_) => {
+        Command::Compare(_)
+        | Command::Status(_)
+        | Command::Stamp(_)
+        | Command::Undo(_)
+        | Command::Fix(_) => {
             unreachable!("handled above")
         }
         Command::Export { format } => export_cmd(map, *format, out),

@@ -108,21 +108,21 @@ fn db_failure(e: DbError) -> Failure {
 }
 
 /// The state directory (the journal's directory).
-fn state_dir() -> anyhow::Result<PathBuf> {
+pub(super) fn state_dir() -> anyhow::Result<PathBuf> {
     let path = journal::journal_path(|k| std::env::var(k).ok()).ok_or_else(|| {
         anyhow!("no state directory: set MIGSCOPE_STATE_DIR (or XDG_STATE_HOME, or HOME)")
     })?;
     Ok(path.parent().map(Path::to_path_buf).unwrap_or_default())
 }
 
-fn journal_file() -> anyhow::Result<PathBuf> {
+pub(super) fn journal_file() -> anyhow::Result<PathBuf> {
     journal::journal_path(|k| std::env::var(k).ok()).ok_or_else(|| {
         anyhow!("no journal location: set MIGSCOPE_STATE_DIR (or XDG_STATE_HOME, or HOME)")
     })
 }
 
 /// The demo's work copy (`<state dir>/demo`), made on first use.
-fn demo_work_copy(create: bool) -> anyhow::Result<Option<PathBuf>> {
+pub(super) fn demo_work_copy(create: bool) -> anyhow::Result<Option<PathBuf>> {
     let dir = state_dir()?.join("demo");
     if dir.join("alembic.ini").is_file() && dir.join("demo.db").is_file() {
         return Ok(Some(dir));
@@ -243,6 +243,15 @@ pub fn current_rows(
     args: &DbArgs,
     config: &ProjectConfig,
 ) -> Result<Vec<String>, Failure> {
+    Ok(version_rows(cli, args, config)?.1)
+}
+
+/// The masked URL of the database and its version table's rows (no table: no rows).
+pub(super) fn version_rows(
+    cli: &Cli,
+    args: &DbArgs,
+    config: &ProjectConfig,
+) -> Result<(String, Vec<String>), Failure> {
     let demo = demo_location(cli, false)?;
     let (url, _, table) = locate(args, config, demo.as_deref())?;
     let rt = runtime()?;
@@ -254,7 +263,15 @@ pub fn current_rows(
             s
         })
         .map_err(db_failure)?;
-    Ok(state.rows.unwrap_or_default())
+    Ok((url.masked(), state.rows.unwrap_or_default()))
+}
+
+/// The masked URL `undo` would use, when one is configured.
+pub(super) fn masked_url(cli: &Cli, args: &DbArgs, config: &ProjectConfig) -> Option<String> {
+    let demo = demo_location(cli, false).ok()?;
+    locate(args, config, demo.as_deref())
+        .ok()
+        .map(|(url, _, _)| url.masked())
 }
 
 fn rows_text(rows: &[String]) -> String {
@@ -562,7 +579,7 @@ fn plural(n: usize, what: &str) -> String {
 // ---- writing -----------------------------------------------------------------------------
 
 /// Asks on the terminal; refuses without one.
-fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
+pub(super) fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
     if yes {
         return Ok(true);
     }
@@ -579,7 +596,7 @@ fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     std::env::args()
         .map(|a| db::mask_all(&a))
         .collect::<Vec<_>>()
@@ -732,6 +749,10 @@ pub fn stamp_cmd(cli: &Cli, args: &StampArgs, out: &mut dyn Write) -> CmdResult 
 }
 
 pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
+    // The newest journaled change to this project may be a graph fix (files, not rows).
+    if super::fix::undo_files(cli, args, out)? {
+        return Ok(());
+    }
     let t = target(cli, &args.db, !args.dry_run)?;
     let path = journal_file()?;
     let entries = journal::read(&path).with_context(|| format!("reading {}", path.display()))?;

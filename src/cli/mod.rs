@@ -4,6 +4,7 @@ mod args;
 mod commands;
 mod compare;
 mod db;
+mod fix;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
