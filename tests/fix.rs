@@ -292,8 +292,18 @@ fn seed_repair_through_migscope_commands_alone() {
     assert_eq!(sb.journal_actions(), ["fix", "fix", "fix"]);
 }
 
+/// Fails with the paths that differ (not the bytes).
+fn assert_same(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
+    let differ: Vec<&PathBuf> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .collect();
+    assert!(differ.is_empty(), "{what}: {differ:?} differ");
+}
+
 #[test]
-fn undo_puts_every_file_back_exactly() {
+fn undo_puts_every_file_back_exactly_and_redoes() {
     let sb = Sandbox::demo();
     let before = sb.snapshot();
     sb.ok(&[
@@ -305,21 +315,32 @@ fn undo_puts_every_file_back_exactly() {
         "--drop-label",
         "--yes",
     ]);
-    let merged = sb.snapshot();
-    sb.ok(&["fix", "merge", "--yes"]);
-    assert_eq!(sb.snapshot().len(), before.len() + 1);
-
+    let reparented = sb.snapshot();
     let out = sb.ok(&["undo", "--yes"]);
     assert!(out.stdout.contains("Undoing the fix"), "{out:?}");
-    assert_eq!(sb.snapshot(), merged, "undo of the merge removes its file");
+    assert_same(&sb.snapshot(), &before, "undo of the reparent");
+    // Undoing the undo redoes, as for database changes.
     sb.ok(&["undo", "--yes"]);
-    assert_eq!(
-        sb.snapshot(),
-        before,
-        "undo of the reparent restores the bytes"
+    assert_same(&sb.snapshot(), &reparented, "redo of the reparent");
+
+    sb.ok(&["fix", "merge", "--yes"]);
+    assert_eq!(sb.snapshot().len(), before.len() + 1);
+    sb.ok(&["undo", "--yes"]);
+    assert_same(
+        &sb.snapshot(),
+        &reparented,
+        "undo of the merge removes its file",
     );
-    assert_eq!(sb.journal_actions(), ["fix", "fix", "undo", "undo"]);
+    assert_eq!(sb.journal_actions(), ["fix", "undo", "undo", "fix", "undo"]);
     assert_alembic_agrees(&sb);
+
+    // A file edited since the fix is not overwritten.
+    sb.ok(&["undo", "--yes"]);
+    let merge_file = new_file(&reparented, &sb.snapshot());
+    std::fs::write(sb.proj().join(&merge_file), "# edited by hand\n").unwrap();
+    let out = sb.migscope(&["undo", "--yes"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("changed since"), "{out:?}");
 }
 
 #[test]
