@@ -218,21 +218,18 @@ impl GitRepo {
     /// Files under `paths` (relative to the root) that some commit of any ref deleted, newest
     /// first, each with the commit that still had it (the deleting commit's first parent).
     pub fn deleted_files(&self, paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>, GitError> {
-        let mut args: Vec<&OsStr> = [
-            "-c",
-            "core.quotePath=false",
-            "log",
-            "--all",
-            "--diff-filter=D",
-            "--name-only",
-            "--format=@%H",
-            "--",
-        ]
-        .into_iter()
-        .map(OsStr::new)
-        .collect();
-        args.extend(paths.iter().map(|p| p.as_os_str()));
-        let out = git_checked(&self.root, &args)?;
+        let out = self.on_paths(
+            &[
+                "-c",
+                "core.quotePath=false",
+                "log",
+                "--all",
+                "--diff-filter=D",
+                "--name-only",
+                "--format=@%H",
+            ],
+            paths,
+        )?;
         let mut found = Vec::new();
         let mut commit = "";
         for line in std::str::from_utf8(&out).unwrap_or_default().lines() {
@@ -245,6 +242,14 @@ impl GitRepo {
         Ok(found)
     }
 
+    /// `git ARGS -- PATHS...` at the root.
+    fn on_paths(&self, args: &[&str], paths: &[PathBuf]) -> Result<Vec<u8>, GitError> {
+        let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        all.push(OsStr::new("--"));
+        all.extend(paths.iter().map(|p| p.as_os_str()));
+        git_checked(&self.root, &all)
+    }
+
     /// `commit:path` of files under `paths` whose text contains `needle`, in every commit (of
     /// any ref) that added or removed an occurrence of it, newest first.
     pub fn files_mentioning(
@@ -253,23 +258,14 @@ impl GitRepo {
         paths: &[PathBuf],
     ) -> Result<Vec<(String, PathBuf)>, GitError> {
         let pickaxe = format!("-S{needle}");
-        let mut args: Vec<&OsStr> = ["log", "--all", "--format=%H", pickaxe.as_str(), "--"]
-            .into_iter()
-            .map(OsStr::new)
-            .collect();
-        args.extend(paths.iter().map(|p| p.as_os_str()));
-        let out = git_checked(&self.root, &args)?;
+        let out = self.on_paths(&["log", "--all", "--format=%H", pickaxe.as_str()], paths)?;
         let mut found = Vec::new();
         for commit in String::from_utf8_lossy(&out).lines() {
             // The commit itself, then its parent: one of them has the file.
             for at in [commit.to_string(), format!("{commit}^")] {
-                let mut args: Vec<&OsStr> = ["grep", "-l", "-F", "-e", needle, at.as_str(), "--"]
-                    .into_iter()
-                    .map(OsStr::new)
-                    .collect();
-                args.extend(paths.iter().map(|p| p.as_os_str()));
                 // `git grep` exits 1 when nothing matches.
-                let Ok(out) = git_checked(&self.root, &args) else {
+                let grep = ["grep", "-l", "-F", "-e", needle, at.as_str()];
+                let Ok(out) = self.on_paths(&grep, paths) else {
                     continue;
                 };
                 for line in String::from_utf8_lossy(&out).lines() {

@@ -105,6 +105,13 @@ impl Sandbox {
         out
     }
 
+    /// `fix reparent REV --onto ONTO --yes EXTRA...`.
+    fn reparent(&self, rev: &str, onto: &str, extra: &[&str]) -> Out {
+        let mut args = vec!["fix", "reparent", rev, "--onto", onto, "--yes"];
+        args.extend(extra);
+        self.migscope(&args)
+    }
+
     fn alembic(&self, args: &[&str]) -> Out {
         output(
             Command::new(venv::alembic_python())
@@ -178,6 +185,12 @@ fn alembic_heads(sb: &Sandbox) -> Vec<String> {
         .collect()
 }
 
+/// Succeeds or panics with the output.
+fn ok(out: Out) -> Out {
+    assert_eq!(out.code, Some(0), "{out:?}");
+    out
+}
+
 /// migscope and the real Alembic agree on heads and on `history`, line for line.
 fn assert_alembic_agrees(sb: &Sandbox) -> Vec<String> {
     let heads = alembic_heads(sb);
@@ -212,15 +225,7 @@ fn seed_repair_through_migscope_commands_alone() {
     let sb = Sandbox::demo();
     let before = sb.snapshot();
 
-    let out = sb.ok(&[
-        "fix",
-        "reparent",
-        "add_system_settings",
-        "--onto",
-        "cd2257cee794",
-        "--drop-label",
-        "--yes",
-    ]);
+    let out = ok(sb.reparent("add_system_settings", "cd2257cee794", &["--drop-label"]));
     for needle in [
         "-down_revision: Union[str, Sequence[str], None] = None",
         "+down_revision: Union[str, Sequence[str], None] = 'cd2257cee794'",
@@ -235,14 +240,7 @@ fn seed_repair_through_migscope_commands_alone() {
     // The database (the demo's, holding an unknown row) was consulted.
     assert!(out.stdout.contains("b90dd01ef204"), "{out:?}");
 
-    sb.ok(&[
-        "fix",
-        "reparent",
-        "add_sync_status_to_rich_menus",
-        "--onto",
-        "f1a2b3c4d5e6",
-        "--yes",
-    ]);
+    ok(sb.reparent("add_sync_status_to_rich_menus", "f1a2b3c4d5e6", &[]));
     let out = sb.ok(&["fix", "merge", "-m", "merge heads", "--yes"]);
     assert!(out.stdout.contains("Read back from disk:"), "{out:?}");
 
@@ -306,15 +304,7 @@ fn assert_same(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>, w
 fn undo_puts_every_file_back_exactly_and_redoes() {
     let sb = Sandbox::demo();
     let before = sb.snapshot();
-    sb.ok(&[
-        "fix",
-        "reparent",
-        "add_system_settings",
-        "--onto",
-        "cd2257cee794",
-        "--drop-label",
-        "--yes",
-    ]);
+    ok(sb.reparent("add_system_settings", "cd2257cee794", &["--drop-label"]));
     let reparented = sb.snapshot();
     let out = sb.ok(&["undo", "--yes"]);
     assert!(out.stdout.contains("Undoing the fix"), "{out:?}");
@@ -483,7 +473,7 @@ fn reparent_keeps_every_byte_outside_the_edit() {
         ("c.py", CRLF_LIST),
         ("d.py", TUPLE),
     ]);
-    sb.ok(&["fix", "reparent", "cccc0003", "--onto", "bbbb0002", "--yes"]);
+    ok(sb.reparent("cccc0003", "bbbb0002", &[]));
     let expected = String::from_utf8(CRLF_LIST.to_vec())
         .unwrap()
         .replace("[\"aaaa0001\"]", "[\"bbbb0002\"]")
@@ -493,15 +483,7 @@ fn reparent_keeps_every_byte_outside_the_edit() {
         expected
     );
 
-    sb.ok(&[
-        "fix",
-        "reparent",
-        "dddd0004",
-        "--onto",
-        "cccc0003,aaaa0001",
-        "--drop-label",
-        "--yes",
-    ]);
+    ok(sb.reparent("dddd0004", "cccc0003,aaaa0001", &["--drop-label"]));
     let expected = String::from_utf8(TUPLE.to_vec())
         .unwrap()
         .replace(
@@ -523,28 +505,14 @@ fn reparent_keeps_every_byte_outside_the_edit() {
 fn refuses_cycles_and_missing_parents() {
     let sb = Sandbox::demo();
     let before = sb.snapshot();
-    let out = sb.migscope(&[
-        "fix",
-        "reparent",
-        "cd2257cee794",
-        "--onto",
-        "a9b8c7d6e5f4",
-        "--yes",
-    ]);
+    let out = sb.reparent("cd2257cee794", "a9b8c7d6e5f4", &[]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stdout.contains("refused (cycle)"), "{out:?}");
     assert!(out.stderr.contains("--force"), "{out:?}");
-    let out = sb.migscope(&[
-        "fix",
-        "reparent",
-        "add_system_settings",
-        "--onto",
-        "0123deadbeef",
-        "--yes",
-    ]);
+    let out = sb.reparent("add_system_settings", "0123deadbeef", &[]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stdout.contains("refused (missing-parent)"), "{out:?}");
-    assert_eq!(sb.snapshot(), before, "nothing written");
+    assert_same(&sb.snapshot(), &before, "nothing written");
     assert!(sb.journal_actions().is_empty());
 }
 
@@ -559,33 +527,23 @@ fn refuses_to_rewrite_history_the_database_applied() {
         "--yes",
     ]);
     let before = sb.snapshot();
-    let args = [
-        "fix",
-        "reparent",
-        "add_system_settings",
-        "--onto",
-        "cd2257cee794",
-        "--drop-label",
-        "--yes",
-    ];
-    let out = sb.migscope(&args);
+    let out = sb.reparent("add_system_settings", "cd2257cee794", &["--drop-label"]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stdout.contains("refused (applied-history)"), "{out:?}");
-    assert_eq!(sb.snapshot(), before);
+    assert_same(&sb.snapshot(), &before, "refused");
 
     // Not applied yet: allowed.
-    sb.ok(&[
-        "fix",
-        "reparent",
+    ok(sb.reparent(
         "add_sync_status_to_rich_menus",
-        "--onto",
         "f1a2b3c4d5e6",
-        "--dry-run",
-    ]);
+        &["--dry-run"],
+    ));
 
-    let mut forced = args.to_vec();
-    forced.push("--force");
-    let out = sb.ok(&forced);
+    let out = ok(sb.reparent(
+        "add_system_settings",
+        "cd2257cee794",
+        &["--drop-label", "--force"],
+    ));
     assert!(out.stderr.contains("warning: --force"), "{out:?}");
     assert_ne!(sb.snapshot(), before);
 }

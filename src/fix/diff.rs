@@ -19,24 +19,15 @@ pub fn unified(label: &str, before: Option<&[u8]>, after: Option<&[u8]>) -> Stri
     let old = split_lines(&old_text);
     let new = split_lines(&new_text);
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "--- {}",
-        if before.is_some() {
-            format!("a/{label}")
+    let side = |present: bool, prefix: &str| {
+        if present {
+            format!("{prefix}/{label}")
         } else {
             "/dev/null".to_string()
         }
-    );
-    let _ = writeln!(
-        out,
-        "+++ {}",
-        if after.is_some() {
-            format!("b/{label}")
-        } else {
-            "/dev/null".to_string()
-        }
-    );
+    };
+    let _ = writeln!(out, "--- {}", side(before.is_some(), "a"));
+    let _ = writeln!(out, "+++ {}", side(after.is_some(), "b"));
     let ops = edit_script(&old, &new);
     for hunk in hunks(&ops) {
         write_hunk(&mut out, &ops[hunk.0..hunk.1], &old, &new);

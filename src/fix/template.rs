@@ -244,7 +244,7 @@ impl Renderer<'_> {
     }
 
     fn substitute(&self, expr: &str, line: usize) -> Result<String, FixError> {
-        let (expr, filters) = match split_filters(expr) {
+        let (expr, filters) = match split_keyword(expr, "|") {
             Some((e, f)) => (e, f),
             None => (expr, ""),
         };
@@ -355,21 +355,6 @@ fn expression_end(body: &str) -> Option<usize> {
                 '}' => depth -= 1,
                 _ => {}
             },
-        }
-    }
-    None
-}
-
-/// `expr | filters`, where the `|` is outside quotes.
-fn split_filters(expr: &str) -> Option<(&str, &str)> {
-    let mut quote = None;
-    for (i, c) in expr.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '|') => return Some((&expr[..i], &expr[i + 1..])),
-            _ => {}
         }
     }
     None
