@@ -548,6 +548,62 @@ fn refuses_to_rewrite_history_the_database_applied() {
     assert_ne!(sb.snapshot(), before);
 }
 
+#[test]
+fn reparent_without_onto_suggests_the_parent() {
+    let sb = Sandbox::demo();
+    // The orphan touches no other revision's table: the newest branch point.
+    let out = ok(sb.migscope(&["fix", "reparent", "add_system_settings", "--dry-run"]));
+    assert!(
+        out.stdout
+            .contains("note: suggested parent cd2257cee794: add_system_settings touches no table"),
+        "{out:?}"
+    );
+    // Its child alters rich_menus, which only e3f4g5h6i7j8 creates.
+    let out = ok(sb.migscope(&[
+        "fix",
+        "reparent",
+        "add_sync_status_to_rich_menus",
+        "--dry-run",
+        "--format",
+        "json",
+    ]));
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        plan["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("suggested parent e3f4g5h6i7j8: e3f4g5h6i7j8 is the newest revision that touches rich_menus"),
+        "{plan}"
+    );
+    assert!(
+        plan["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+Revises: e3f4g5h6i7j8")
+    );
+}
+
+#[test]
+fn a_fix_that_does_not_read_back_as_predicted_is_rolled_back() {
+    // Alembic writes the file into a sub-directory its non-recursive loader never reads.
+    let sb = Sandbox::demo();
+    let ini = std::fs::read_to_string(sb.ini()).unwrap().replacen(
+        "[alembic]\n",
+        "[alembic]\nfile_template = sub/%%(rev)s_%%(slug)s\n",
+        1,
+    );
+    std::fs::write(sb.ini(), ini).unwrap();
+    let before = sb.snapshot();
+    let out = sb.migscope(&["fix", "merge", "--yes"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("did not read as predicted") && out.stderr.contains("put back"),
+        "{out:?}"
+    );
+    assert_same(&sb.snapshot(), &before, "rolled back");
+    assert!(sb.journal_actions().is_empty());
+}
+
 // ---- restore ---------------------------------------------------------------------------------
 
 fn git(dir: &Path, args: &[&str]) {
@@ -577,6 +633,21 @@ fn restore_brings_a_deleted_file_back_from_git() {
     assert!(out.stdout.contains("referenced by cccc0003"), "{out:?}");
     assert_eq!(std::fs::read(sb.versions().join("b.py")).unwrap(), OTHER);
     assert_eq!(assert_alembic_agrees(&sb), ["cccc0003"]);
+
+    // Referenced only by the database's row.
+    std::fs::write(sb.tmp.path().join("app.db"), b"").unwrap();
+    let db = format!("sqlite:///{}", sb.tmp.path().join("app.db").display());
+    ok(sb.migscope(&["stamp", "cccc0003", "--db", &db, "--yes"]));
+    std::fs::remove_file(sb.versions().join("c.py")).unwrap();
+    git(&sb.proj(), &["commit", "-q", "-a", "-m", "lose c"]);
+    let out = ok(sb.migscope(&["fix", "restore", "cccc0003", "--dry-run"]));
+    assert!(
+        out.stdout.contains("no revision file and no database row"),
+        "{out:?}"
+    );
+    let out = ok(sb.migscope(&["fix", "restore", "cccc0003", "--db", &db, "--yes"]));
+    assert!(!out.stdout.contains("no database row"), "{out:?}");
+    assert_eq!(std::fs::read(sb.versions().join("c.py")).unwrap(), c);
 
     let out = sb.migscope(&["fix", "restore", "ffff9999", "--yes"]);
     assert_eq!(out.code, Some(1), "{out:?}");
