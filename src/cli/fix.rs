@@ -185,7 +185,18 @@ pub fn run(cli: &Cli, args: &FixArgs, out: &mut dyn Write) -> CmdResult {
         force: common.force,
         format: common.format,
     };
-    preview_and_apply(&plan, &ctx.expect, &flags, out)
+    preview_and_apply(&plan, &ctx.expect, &flags, out)?;
+    if cli.global.demo
+        && !common.dry_run
+        && let Some(ini) = &project.config.ini_path
+    {
+        // Read-only `--demo` commands (graph, heads, check) show the bundled demo, not the copy.
+        eprintln!(
+            "demo: the fixed project is the work copy; read it with `migscope -c {} graph`",
+            ini.display()
+        );
+    }
+    Ok(())
 }
 
 struct Flags {
