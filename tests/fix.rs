@@ -601,6 +601,10 @@ fn a_fix_that_does_not_read_back_as_predicted_is_rolled_back() {
         "{out:?}"
     );
     assert_same(&sb.snapshot(), &before, "rolled back");
+    assert!(
+        !sb.versions().join("sub").exists(),
+        "the directory made for it is gone"
+    );
     assert!(sb.journal_actions().is_empty());
 }
 

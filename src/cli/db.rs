@@ -108,7 +108,7 @@ fn db_failure(e: DbError) -> Failure {
 }
 
 /// The state directory (the journal's directory).
-pub(super) fn state_dir() -> anyhow::Result<PathBuf> {
+fn state_dir() -> anyhow::Result<PathBuf> {
     let path = journal::journal_path(|k| std::env::var(k).ok()).ok_or_else(|| {
         anyhow!("no state directory: set MIGSCOPE_STATE_DIR (or XDG_STATE_HOME, or HOME)")
     })?;

@@ -281,13 +281,12 @@ fn preview_and_apply(
         writeln!(out, "Not written.")?;
         return Err(Failure::Findings);
     }
-    let journal = db::journal_file()?;
-    let opts = ApplyOptions {
-        force: flags.force,
-        state_dir: db::state_dir()?,
-        journal: journal.clone(),
-        command: db::command_line(),
-    };
+    let opts = ApplyOptions::from_env(flags.force, db::command_line()).ok_or_else(|| {
+        anyhow!(
+            "no state directory for backups: set MIGSCOPE_STATE_DIR (or XDG_STATE_HOME, or HOME)"
+        )
+    })?;
+    let journal = opts.journal.clone();
     let applied = fix::apply(plan, &opts, expect).map_err(|e| failure(e, flags.format))?;
     if json {
         writeln!(

@@ -465,6 +465,20 @@ pub struct ApplyOptions {
     pub command: String,
 }
 
+impl ApplyOptions {
+    /// The journal and state directory from the environment (see [`journal::journal_path`]);
+    /// `None` when there is no state directory at all.
+    pub fn from_env(force: bool, command: String) -> Option<ApplyOptions> {
+        let journal = journal::journal_path(|k| std::env::var(k).ok())?;
+        Some(ApplyOptions {
+            force,
+            state_dir: journal.parent()?.to_path_buf(),
+            journal,
+            command,
+        })
+    }
+}
+
 /// What [`apply`] did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Applied {
@@ -488,17 +502,24 @@ pub fn apply(
         }
     }
     let files = keep_copies(plan, &opts.state_dir)?;
+    // Directories the writes create, deepest first, so that a rollback leaves none behind.
+    let created: Vec<PathBuf> = plan
+        .writes
+        .iter()
+        .flat_map(|w| w.path.ancestors().skip(1).take_while(|d| !d.exists()))
+        .map(Path::to_path_buf)
+        .collect();
     let mut done = Vec::new();
     for w in &plan.writes {
         if let Err(e) = write_one(&w.path, w.after.as_deref()) {
-            rollback(&done);
+            rollback(&done, &created);
             return Err(e);
         }
         done.push(w.clone());
     }
     let reread = Project::from_config(plan.config.clone());
     if let Some(difference) = plan.predicted.difference(&Shape::of(&reread.map)) {
-        rollback(&done);
+        rollback(&done, &created);
         return Err(FixError::Unpredicted(difference));
     }
     let entry = FixEntry {
@@ -580,10 +601,14 @@ fn write_one(path: &Path, bytes: Option<&[u8]>) -> Result<(), FixError> {
     })
 }
 
-/// Puts back the content each write found (best effort: this runs after a failure).
-fn rollback(done: &[FileWrite]) {
+/// Puts back the content each write found and removes the directories made for them (best
+/// effort: this runs after a failure).
+fn rollback(done: &[FileWrite], created: &[PathBuf]) {
     for w in done.iter().rev() {
         let _ = write_one(&w.path, w.before.as_deref());
+    }
+    for dir in created {
+        let _ = std::fs::remove_dir(dir);
     }
 }
 
