@@ -1,6 +1,7 @@
 //! Graph fixes (`migscope fix merge|reparent|restore`, and `undo` of them) through the real
 //! binary on temporary copies, each result read back by the real Alembic from the test venv.
 
+mod db_support;
 mod support;
 
 use std::collections::BTreeMap;
@@ -516,33 +517,41 @@ fn refuses_cycles_and_missing_parents() {
     assert!(sb.journal_actions().is_empty());
 }
 
-#[test]
-fn refuses_to_rewrite_history_the_database_applied() {
+on_each_backend!(refuses_to_rewrite_history_the_database_applied);
+
+/// With `--db` on a fresh database of each backend: once a revision is stamped as applied, its
+/// parents are not rewritten without `--force`; revisions not applied yet still are.
+async fn refuses_to_rewrite_history_the_database_applied(t: db_support::TestDb) {
     let sb = Sandbox::demo();
-    sb.ok(&[
-        "stamp",
-        "--purge",
-        "cd2257cee794",
-        "add_system_settings",
-        "--yes",
-    ]);
+    let url = match t.sqlite_path() {
+        Some(p) => format!("sqlite:///{}", p.display()),
+        None => t.url.expose_sqlx_url(),
+    };
+    let db = ["--db", url.as_str()];
+    let stamp = ["stamp", "cd2257cee794", "add_system_settings", "--yes"];
+    ok(sb.migscope(&[&stamp[..], &db[..]].concat()));
     let before = sb.snapshot();
-    let out = sb.reparent("add_system_settings", "cd2257cee794", &["--drop-label"]);
+    let out = sb.reparent(
+        "add_system_settings",
+        "cd2257cee794",
+        &["--drop-label", db[0], db[1]],
+    );
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stdout.contains("refused (applied-history)"), "{out:?}");
+    assert!(out.stdout.contains(&t.url.masked()), "{out:?}");
     assert_same(&sb.snapshot(), &before, "refused");
 
     // Not applied yet: allowed.
     ok(sb.reparent(
         "add_sync_status_to_rich_menus",
         "f1a2b3c4d5e6",
-        &["--dry-run"],
+        &["--dry-run", db[0], db[1]],
     ));
 
     let out = ok(sb.reparent(
         "add_system_settings",
         "cd2257cee794",
-        &["--drop-label", "--force"],
+        &["--drop-label", "--force", db[0], db[1]],
     ));
     assert!(out.stderr.contains("warning: --force"), "{out:?}");
     assert_ne!(sb.snapshot(), before);
