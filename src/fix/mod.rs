@@ -317,12 +317,14 @@ fn finish(
 ) -> FixPlan {
     let map = &ctx.project.map;
     let after_map = predict(map, &writes);
-    let base = ctx
-        .project
-        .config
-        .version_locations
-        .first()
-        .and_then(|l| l.parent())
+    // Paths in the diff are relative to the project (the config file's directory).
+    let config = &ctx.project.config;
+    let base = config
+        .ini_path
+        .as_ref()
+        .or(config.toml_path.as_ref())
+        .or(config.version_locations.first())
+        .and_then(|p| p.parent())
         .map(Path::to_path_buf);
     let diff: String = writes
         .iter()
