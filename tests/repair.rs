@@ -19,28 +19,13 @@ use migscope::config::ConfigOptions;
 use migscope::db::{Db, VersionTable, parse_url};
 use migscope::project::Project;
 use support::cli::migscope_bin;
+use support::process::{Out, copy_dir, output};
 use support::{generator, model, venv};
 
 // ---- helpers -------------------------------------------------------------------------------
 
 fn demo_src() -> PathBuf {
     venv::repo_root().join("assets/demo")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == "__pycache__" {
-            continue;
-        }
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 /// A temp dir holding a copy of the demo project and database, and a state dir.
@@ -84,37 +69,15 @@ impl Sandbox {
     }
 }
 
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 fn run_in(state: &Path, args: &[String]) -> Out {
-    let out = Command::new(migscope_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("MIGSCOPE_STATE_DIR", state)
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGSCOPE_DATABASE_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    output(
+        Command::new(migscope_bin())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("MIGSCOPE_STATE_DIR", state)
+            .env_remove("DATABASE_URL")
+            .env_remove("MIGSCOPE_DATABASE_URL"),
+    )
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -479,20 +442,14 @@ fn check_db_and_plan_from_current() {
 
 /// `alembic` from the pinned venv, on the sandbox's copy.
 fn alembic(sb: &Sandbox, args: &[&str]) -> Out {
-    let python = venv::alembic_python();
-    let out = Command::new(python)
-        .args(["-m", "alembic", "-c"])
-        .arg(sb.ini())
-        .args(args)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(sb.tmp.path())
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    output(
+        Command::new(venv::alembic_python())
+            .args(["-m", "alembic", "-c"])
+            .arg(sb.ini())
+            .args(args)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(sb.tmp.path()),
+    )
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! * [`generator`]: random revision graphs written as migration files.
 //! * [`model`]: graph description and random upgrade/downgrade queries.
 //! * [`cli`]: running the `migscope` binary.
+//! * [`process`]: running any command to completion, copying project trees.
 //! * [`compare`]: migscope output vs Alembic answers, error-code mapping.
 //! * [`harness`]: many graphs through both sides, failure reports.
 
@@ -18,4 +19,5 @@ pub mod generator;
 pub mod harness;
 pub mod model;
 pub mod oracle;
+pub mod process;
 pub mod venv;
