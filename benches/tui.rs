@@ -95,6 +95,24 @@ fn bench(dir: &Path) {
         ms(t3 - t2)
     );
 
+    println!("  peak RSS so far (VmHWM) {}", vm_hwm());
+    // One poll of the file watcher (stat every revision file), warm.
+    let watched = tui::watch::Watched::of(&project);
+    let polls: Vec<Duration> = (0..20)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(watched.snapshot());
+            t.elapsed()
+        })
+        .collect();
+    let (med, _, max) = stats(polls);
+    println!(
+        "  watcher poll ({} files) median {} max {}",
+        watched.snapshot().files,
+        ms(med),
+        ms(max)
+    );
+
     // Where the state's time goes.
     let a = Instant::now();
     let rows = migscope::render::rows::graph_rows(&project.map);
@@ -172,6 +190,18 @@ fn bench(dir: &Path) {
             ms(max)
         );
     }
+}
+
+/// The process's peak resident memory, from /proc (Linux).
+fn vm_hwm() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l["VmHWM:".len()..].trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn main() {

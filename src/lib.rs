@@ -4,6 +4,8 @@
 //! Alembic's load order, [`revision`] reads each file into a record, [`graph`] builds the revision map,
 //! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
 
+pub mod alembic_run;
+pub mod cache;
 pub mod compare;
 pub mod config;
 pub mod db;

@@ -32,13 +32,13 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
     }
     let opts = config_options(cli)?;
     let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
+    if cli.command.is_none() {
+        return explore(project, opts, cli, color, out);
+    }
     // The process ends right after the command; freeing 10,000 records one by one would only
     // add to its run time.
     let project: &Project = Box::leak(Box::new(project));
     let map = &project.map;
-    if cli.command.is_none() {
-        return explore(project, cli, color, out);
-    }
     match cli
         .command
         .as_ref()
@@ -371,7 +371,13 @@ fn graph(map: &RevisionMap, ascii: bool, color: bool, out: &mut dyn Write) -> Cm
 }
 
 /// No command: the interactive explorer in a terminal, else the graph and a hint.
-fn explore(project: &Project, cli: &Cli, color: bool, out: &mut dyn Write) -> CmdResult {
+fn explore(
+    project: Project,
+    opts: migscope::config::ConfigOptions,
+    cli: &Cli,
+    color: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
     use migscope::render::lanes::GlyphSet;
     let glyphs = if cli.ascii {
         GlyphSet::Ascii
@@ -383,7 +389,12 @@ fn explore(project: &Project, cli: &Cli, color: bool, out: &mut dyn Write) -> Cm
         eprintln!("hint: run migscope in a terminal to explore the graph interactively");
         return Ok(());
     }
-    let mut state = migscope::tui::state_for(project, &cli.global.branches, glyphs, (80, 24));
-    migscope::tui::run(&mut state)?;
+    let session = migscope::tui::app::Session {
+        opts,
+        branches: cli.global.branches.clone(),
+        glyphs,
+        watch: true,
+    };
+    migscope::tui::app::explore(project, &session)?;
     Ok(())
 }

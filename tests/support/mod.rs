@@ -9,6 +9,7 @@
 //! * [`process`]: running any command to completion, copying project trees.
 //! * [`compare`]: migscope output vs Alembic answers, error-code mapping.
 //! * [`harness`]: many graphs through both sides, failure reports.
+//! * [`tmux`]: the real binary in a private tmux server.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -20,4 +21,5 @@ pub mod harness;
 pub mod model;
 pub mod oracle;
 pub mod process;
+pub mod tmux;
 pub mod venv;
