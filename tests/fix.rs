@@ -473,6 +473,22 @@ fn refuses_cycles_and_missing_parents() {
     let out = sb.reparent("add_system_settings", "0123deadbeef", &[]);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stdout.contains("refused (missing-parent)"), "{out:?}");
+    // Requests that make no sense, as JSON errors.
+    for (args, code) in [
+        (
+            &["fix", "merge", "3f1c9a2b7d40", "a9b8c7d6e5f4"][..],
+            "fix_request",
+        ),
+        (
+            &["fix", "reparent", "nosuch", "--onto", "base"][..],
+            "unknown_revision",
+        ),
+    ] {
+        let out = sb.migscope(&[args, &["--format", "json", "--dry-run"][..]].concat());
+        assert_eq!(out.code, Some(1), "{out:?}");
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["error"]["code"], code, "{out:?}");
+    }
     assert_same(&sb.snapshot(), &before, "nothing written");
     assert!(sb.journal_actions().is_empty());
 }

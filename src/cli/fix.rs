@@ -119,14 +119,19 @@ fn db_check(cli: &Cli, args: &DbArgs, project: &Project) -> Result<DbCheck, Fail
     }
 }
 
-fn failure(e: FixError, format: DataFormat) -> Failure {
+/// Exit 1 for what the request or the graph is about, 2 for configuration and I/O. In JSON,
+/// the error is also printed as data (a revision error by the caller, as everywhere).
+fn failure(e: FixError, format: DataFormat, out: &mut dyn Write) -> Failure {
+    if format == DataFormat::Json && !matches!(e, FixError::Revision(_)) {
+        let report = serde_json::json!({ "error": { "code": e.code(), "message": e.to_string() } });
+        let _ = writeln!(out, "{report}");
+    }
     match e {
         FixError::Revision(e) => Failure::Revision(e, format == DataFormat::Json),
-        FixError::Request(_) | FixError::Refused(_) | FixError::Stale(_) => {
-            eprintln!("error: {e}");
-            Failure::Findings
-        }
-        FixError::Unpredicted(_) => {
+        FixError::Request(_)
+        | FixError::Refused(_)
+        | FixError::Stale(_)
+        | FixError::Unpredicted(_) => {
             eprintln!("error: {e}");
             Failure::Findings
         }
@@ -178,7 +183,7 @@ pub fn run(cli: &Cli, args: &FixArgs, out: &mut dyn Write) -> CmdResult {
         ),
         FixAction::Restore { rev, .. } => fix::plan_restore(&ctx, rev),
     }
-    .map_err(|e| failure(e, common.format))?;
+    .map_err(|e| failure(e, common.format, out))?;
     let flags = Flags {
         yes: common.yes,
         dry_run: common.dry_run,
@@ -287,7 +292,7 @@ fn preview_and_apply(
         )
     })?;
     let journal = opts.journal.clone();
-    let applied = fix::apply(plan, &opts, expect).map_err(|e| failure(e, flags.format))?;
+    let applied = fix::apply(plan, &opts, expect).map_err(|e| failure(e, flags.format, out))?;
     if json {
         writeln!(
             out,
@@ -357,7 +362,7 @@ pub fn undo_files(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> Result<boo
         expect: expectations(cli, project),
         db: db_check(cli, &args.db, project)?,
     };
-    let plan = fix::plan_undo(&ctx, &entry).map_err(|e| failure(e, DataFormat::Text))?;
+    let plan = fix::plan_undo(&ctx, &entry).map_err(|e| failure(e, DataFormat::Text, out))?;
     let flags = Flags {
         yes: args.yes,
         dry_run: args.dry_run,

@@ -80,6 +80,24 @@ pub enum FixError {
     Unpredicted(String),
 }
 
+impl FixError {
+    /// A stable code for JSON output: Alembic's error code for a revision error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FixError::Revision(e) => e.code(),
+            FixError::Request(_) => "fix_request",
+            FixError::Edit { .. } => "fix_edit",
+            FixError::Template { .. } => "fix_template",
+            FixError::Config { .. } => "fix_config",
+            FixError::Io { .. } => "fix_io",
+            FixError::Git(_) => "fix_git",
+            FixError::Refused(_) => "fix_refused",
+            FixError::Stale(_) => "fix_stale",
+            FixError::Unpredicted(_) => "fix_unpredicted",
+        }
+    }
+}
+
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> FixError + '_ {
     move |source| FixError::Io {
         path: path.to_path_buf(),
