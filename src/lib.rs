@@ -12,6 +12,7 @@ pub mod db;
 pub mod diagnose;
 pub mod discover;
 pub mod evidence;
+pub mod fix;
 pub mod gitsrc;
 pub mod graph;
 pub mod journal;

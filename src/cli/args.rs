@@ -167,6 +167,9 @@ pub enum Command {
     Upgrade(super::run::RunArgs),
     /// As `upgrade`, for `alembic downgrade TARGET`
     Downgrade(super::run::RunArgs),
+    /// Repair the graph itself: merge heads, reparent a revision, restore a lost file
+    /// (previewed as a diff, confirmed, verified, journaled for `migscope undo`)
+    Fix(super::fix::FixArgs),
     /// The whole graph as JSON, Graphviz dot or Mermaid
     Export {
         #[arg(long, value_enum)]

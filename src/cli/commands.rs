@@ -31,6 +31,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
         Some(Command::Downgrade(args)) => {
             return super::run::run(cli, args, Verb::Downgrade, out);
         }
+        // Fixes load the project themselves (`--demo` uses a work copy).
+        Some(Command::Fix(args)) => return super::fix::run(cli, args, out),
         _ => {}
     }
     let opts = config_options(cli)?;
@@ -94,7 +96,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
         | Command::Stamp(_)
         | Command::Undo(_)
         | Command::Upgrade(_)
-        | Command::Downgrade(_) => {
+        | Command::Downgrade(_)
+        | Command::Fix(_) => {
             unreachable!("handled above")
         }
         Command::Export { format } => export_cmd(map, *format, out),

@@ -262,6 +262,15 @@ pub fn current_rows(
     args: &DbArgs,
     config: &ProjectConfig,
 ) -> Result<Vec<String>, Failure> {
+    Ok(version_rows(cli, args, config)?.1)
+}
+
+/// The masked URL of the database and its version table's rows (no table: no rows).
+pub(super) fn version_rows(
+    cli: &Cli,
+    args: &DbArgs,
+    config: &ProjectConfig,
+) -> Result<(String, Vec<String>), Failure> {
     let demo = demo_location(cli, false)?;
     let (url, _, table) = locate(args, config, demo.as_deref())?;
     let rt = runtime()?;
@@ -273,7 +282,15 @@ pub fn current_rows(
             s
         })
         .map_err(db_failure)?;
-    Ok(state.rows.unwrap_or_default())
+    Ok((url.masked(), state.rows.unwrap_or_default()))
+}
+
+/// The masked URL `undo` would use, when one is configured.
+pub(super) fn masked_url(cli: &Cli, args: &DbArgs, config: &ProjectConfig) -> Option<String> {
+    let demo = demo_location(cli, false).ok()?;
+    locate(args, config, demo.as_deref())
+        .ok()
+        .map(|(url, _, _)| url.masked())
 }
 
 /// Explanations of the ids no file defines, from the git history of the project's directory.
@@ -867,6 +884,10 @@ pub fn stamp_cmd(cli: &Cli, args: &StampArgs, out: &mut dyn Write) -> CmdResult 
 }
 
 pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
+    // The newest journaled change to this project may be a graph fix (files, not rows).
+    if super::fix::undo_files(cli, args, out)? {
+        return Ok(());
+    }
     let t = target(cli, &args.db, !args.dry_run)?;
     let path = journal_file()?;
     let entries = journal::read(&path).with_context(|| format!("reading {}", path.display()))?;
