@@ -4,6 +4,7 @@
 //! Alembic's load order, [`revision`] reads each file into a record, [`graph`] builds the revision map,
 //! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
 
+pub mod assess;
 pub mod compare;
 pub mod config;
 pub mod db;
@@ -20,4 +21,5 @@ pub mod render;
 pub mod revision;
 pub mod schema;
 pub mod stamp;
+pub mod swap;
 pub mod tui;

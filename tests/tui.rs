@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use migscope::config::ConfigOptions;
@@ -12,6 +11,10 @@ use migscope::render::lanes::GlyphSet;
 use migscope::tui::{self, Action, Key, State, View, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::{capture, new_session, require_tmux, send, wait_for};
 
 fn demo() -> Project {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
@@ -388,49 +391,9 @@ fn mouse_and_resize() {
 // ---------------------------------------------------------------------------------------------
 // End to end in tmux.
 
-/// A private tmux server per test run, so a user's own tmux sessions are never touched.
-fn socket() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tmux-e2e-{}", std::process::id()))
-}
-
-fn tmux(args: &[&str]) -> std::process::Output {
-    Command::new("tmux")
-        .arg("-S")
-        .arg(socket())
-        .args(args)
-        .output()
-        .expect("run tmux")
-}
-
-fn capture(session: &str) -> String {
-    String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", session]).stdout).into_owned()
-}
-
-fn wait_for(session: &str, what: &str, timeout: Duration) -> String {
-    let start = Instant::now();
-    loop {
-        let screen = capture(session);
-        if screen.contains(what) || start.elapsed() > timeout {
-            return screen;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn end_to_end_in_tmux() {
-    if !tmux_available() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("tmux is required under CI for the explorer's end-to-end test");
-        }
-        eprintln!("\n!!! SKIPPED end_to_end_in_tmux: tmux is not installed !!!\n");
+    if !require_tmux("end_to_end_in_tmux") {
         return;
     }
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_migscope"));
@@ -443,52 +406,27 @@ fn end_to_end_in_tmux() {
         bin.display(),
         m = marker.display()
     );
-    let out = tmux(&[
-        "new-session",
-        "-d",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        "-s",
-        &session,
-        "sh",
-        "-c",
-        &cmd,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    struct Kill;
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = tmux(&["kill-server"]);
-            let _ = fs::remove_file(socket());
-        }
-    }
-    let _guard = Kill;
+    let _guard = new_session(&session, (120, 40), &cmd);
 
     let screen = wait_for(&session, "database: not connected", Duration::from_secs(20));
     assert!(screen.contains("a9b8c7d6e5f4"), "first frame:\n{screen}");
     assert!(screen.contains("details"), "first frame:\n{screen}");
 
-    tmux(&["send-keys", "-t", &session, "/", "reply"]);
+    send(&session, &["/", "reply"]);
     let screen = wait_for(&session, "/reply", Duration::from_secs(5));
     assert!(screen.contains("/reply"), "search:\n{screen}");
-    tmux(&["send-keys", "-t", &session, "Enter"]);
+    send(&session, &["Enter"]);
     let screen = wait_for(&session, "1/", Duration::from_secs(5));
     assert!(screen.contains("reply"), "after Enter:\n{screen}");
     // The details pane shows the match.
     assert!(screen.contains("add reply objects"), "{screen}");
 
     // Jump to the next head.
-    tmux(&["send-keys", "-t", &session, "h"]);
+    send(&session, &["h"]);
     let screen = wait_for(&session, "add_sync_status", Duration::from_secs(5));
     assert!(screen.contains("add_sync_status_to_rich_menus"), "{screen}");
 
-    tmux(&["send-keys", "-t", &session, "q"]);
+    send(&session, &["q"]);
     let start = Instant::now();
     while !marker.exists() && start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));

@@ -27,6 +27,12 @@ pub struct Cli {
     /// Explorer (no command): pure ASCII instead of Unicode box drawing
     #[arg(long = "ascii")]
     pub ascii: bool,
+    /// Explorer (no command): never write to the database (stamp, undo and upgrade disabled)
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Explorer (no command): the database to show and repair
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
         Some(Command::Undo(args)) => return super::db::undo(cli, args, out),
         _ => {}
     }
+    if cli.command.is_none() && migscope::tui::available() {
+        return explore(cli);
+    }
     let opts = config_options(cli)?;
     let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
     // The process ends right after the command; freeing 10,000 records one by one would only
@@ -35,7 +38,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
     let project: &Project = Box::leak(Box::new(project));
     let map = &project.map;
     if cli.command.is_none() {
-        return explore(project, cli, color, out);
+        // Not a terminal: the graph, and a hint.
+        graph(map, cli.ascii, color, out)?;
+        eprintln!("hint: run migscope in a terminal to explore the graph interactively");
+        return Ok(());
     }
     match cli
         .command
@@ -364,20 +370,26 @@ fn graph(map: &RevisionMap, ascii: bool, color: bool, out: &mut dyn Write) -> Cm
     Ok(())
 }
 
-/// No command: the interactive explorer in a terminal, else the graph and a hint.
-fn explore(project: &Project, cli: &Cli, color: bool, out: &mut dyn Write) -> CmdResult {
+/// No command, on a terminal: the interactive explorer, with the database when one is found.
+fn explore(cli: &Cli) -> CmdResult {
     use migscope::render::lanes::GlyphSet;
+    use migscope::tui::jobs::{Context, Jobs};
     let glyphs = if cli.ascii {
         GlyphSet::Ascii
     } else {
         GlyphSet::Unicode
     };
-    if !migscope::tui::available() {
-        graph(&project.map, cli.ascii, color, out)?;
-        eprintln!("hint: run migscope in a terminal to explore the graph interactively");
-        return Ok(());
-    }
+    let (project, repair) = super::db::explorer(cli)?;
+    let jobs = repair.target.as_ref().map(|t| {
+        Jobs::start(Context {
+            map: &project.map,
+            url: t.url.clone(),
+            table: t.table.clone(),
+            journal: t.journal.clone(),
+        })
+    });
     let mut state = migscope::tui::state_for(project, &cli.global.branches, glyphs, (80, 24));
-    migscope::tui::run(&mut state)?;
+    state.repair = repair;
+    migscope::tui::run(&mut state, jobs.as_ref())?;
     Ok(())
 }

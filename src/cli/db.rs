@@ -15,20 +15,18 @@ use serde_json::json;
 
 use super::args::DataFormat;
 use super::{Cli, CmdResult, Failure, config_options, demo_dir};
+use migscope::assess::{self, Route};
 use migscope::config::ProjectConfig;
-use migscope::db::{
-    self, Db, DbError, DbUrl, LocatedVersionTable, SchemaScope, SqlStep, VersionState,
-};
+use migscope::db::{self, Db, DbError, DbUrl, LocatedVersionTable, SqlStep, VersionState};
 use migscope::diagnose::{Diagnostic, Severity};
 use migscope::evidence;
-use migscope::graph::{RevIdx, RevisionMap};
-use migscope::journal::{self, Entry};
+use migscope::graph::RevisionMap;
+use migscope::journal;
 use migscope::plan;
-use migscope::preflight;
 use migscope::project::Project;
-use migscope::revision::ops::OpsReport;
-use migscope::schema::SchemaSnapshot;
 use migscope::stamp::{self, StampError};
+use migscope::swap;
+use migscope::tui::repair::{Repair, Target as RepairTarget};
 
 /// Where the database is.
 #[derive(Debug, Clone, Args)]
@@ -237,6 +235,43 @@ fn locate(
     Ok((url, source, table))
 }
 
+/// The explorer's project (with `--demo`, the work copy unless `--read-only`) and its
+/// database, found exactly as the other database commands find it. No URL anywhere: the
+/// explorer shows the graph alone; a URL that cannot be used: the header says why.
+pub fn explorer(cli: &Cli) -> Result<(&'static Project, Repair), Failure> {
+    let read_only = cli.read_only;
+    let mut opts = config_options(cli)?;
+    let demo = demo_location(cli, !read_only)?;
+    if let Some(dir) = &demo {
+        opts.config = vec![dir.join("alembic.ini")];
+    }
+    let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
+    let project: &'static Project = Box::leak(Box::new(project));
+    if demo.is_none()
+        && let Err(DbError::NoUrl { .. }) = db::choose_url(
+            cli.db.db.as_deref(),
+            |k| std::env::var(k).ok(),
+            Some(&project.config),
+        )
+    {
+        return Ok((project, Repair::default()));
+    }
+    let repair = match locate(&cli.db, &project.config, demo.as_deref()) {
+        Ok((url, source, table)) => Repair::connect(
+            RepairTarget {
+                url,
+                source,
+                table: table.table,
+                journal: journal_file().ok(),
+            },
+            read_only,
+        ),
+        Err(Failure::Usage(e)) => Repair::failed(format!("{e:#}"), read_only),
+        Err(_) => Repair::failed("cannot locate the database".into(), read_only),
+    };
+    Ok((project, repair))
+}
+
 /// `plan --from current`: the version table's rows (no table: no rows).
 pub fn current_rows(
     cli: &Cli,
@@ -267,60 +302,13 @@ fn rows_text(rows: &[String]) -> String {
 
 // ---- status ------------------------------------------------------------------------------
 
-/// A plan's preflight, summarised.
-struct Route {
-    /// The rows the upgrade starts from.
-    from: Vec<String>,
-    /// Err: Alembic refuses to plan (its message).
-    plan: Result<Vec<RevIdx>, String>,
-    /// `rev: message` of each conflict, certain ones first.
-    conflicts: Vec<(String, String, bool)>,
-    /// The first certain conflict.
-    failure: Option<(String, String)>,
-}
-
-fn route(
-    map: &RevisionMap,
-    from: &[String],
-    ops: &[Option<OpsReport>],
-    schema: &SchemaSnapshot,
-) -> Route {
-    match plan::upgrade(map, from, "heads") {
-        Err(e) => Route {
-            from: from.to_vec(),
-            plan: Err(e.message()),
-            conflicts: Vec::new(),
-            failure: None,
-        },
-        Ok(p) => {
-            let steps = preflight::preflight_plan(map, &p, ops, schema);
-            let failure = preflight::first_failure(&steps)
-                .map(|(i, c)| (map.rev(steps[i].rev).id.clone(), c.message.clone()));
-            let conflicts = steps
-                .iter()
-                .flat_map(|s| {
-                    s.conflicts
-                        .iter()
-                        .map(|c| (map.rev(s.rev).id.clone(), c.message.clone(), c.certain))
-                })
-                .collect();
-            Route {
-                from: from.to_vec(),
-                plan: Ok(p.revisions),
-                conflicts,
-                failure,
-            }
-        }
-    }
-}
-
 fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
     json!({
         "from": r.from,
         "plan": r.plan.as_ref().map(|p| map.ids(p)).ok(),
         "error": r.plan.as_ref().err(),
-        "conflicts": r.conflicts.iter().map(|(rev, m, certain)| json!({"revision": rev, "message": m, "certain": certain})).collect::<Vec<_>>(),
-        "first_failure": r.failure.as_ref().map(|(rev, m)| json!({"revision": rev, "message": m})),
+        "conflicts": r.conflicts.iter().map(|c| json!({"revision": c.revision, "message": c.message, "certain": c.certain})).collect::<Vec<_>>(),
+        "first_failure": r.failure.as_ref().map(|c| json!({"revision": c.revision, "message": c.message})),
     })
 }
 
@@ -331,13 +319,17 @@ fn write_route(out: &mut dyn Write, map: &RevisionMap, r: &Route, indent: &str) 
         Ok(p) => {
             writeln!(out, "{indent}runs: {}", map.ids(p).join(" "))?;
             match &r.failure {
-                Some((rev, m)) => writeln!(out, "{indent}predicted failure: {rev}: {m}")?,
+                Some(c) => writeln!(
+                    out,
+                    "{indent}predicted failure: {}: {}",
+                    c.revision, c.message
+                )?,
                 None => writeln!(out, "{indent}preflight: no conflict with the schema")?,
             }
-            for (rev, m, certain) in &r.conflicts {
-                if r.failure.as_ref() != Some(&(rev.clone(), m.clone())) {
-                    let may = if *certain { "" } else { " (may not run)" };
-                    writeln!(out, "{indent}  also: {rev}: {m}{may}")?;
+            for c in &r.conflicts {
+                if r.failure.as_ref() != Some(c) {
+                    let may = if c.certain { "" } else { " (may not run)" };
+                    writeln!(out, "{indent}  also: {}: {}{may}", c.revision, c.message)?;
                 }
             }
         }
@@ -351,47 +343,21 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
     let table = &t.table.table;
     let rt = runtime()?;
     let (state, schema) = rt
-        .block_on(async {
-            let mut conn = Db::connect(&t.url).await?;
-            let state = conn.read_version_state(table).await?;
-            let schema = conn.schema(&SchemaScope::excluding(table)).await?;
-            conn.close().await;
-            Ok::<(VersionState, SchemaSnapshot), DbError>((state, schema))
-        })
+        .block_on(db::read_with_schema(&t.url, table))
         .map_err(db_failure)?;
-    let table_exists = state.rows.is_some();
-    let rows = state.rows.clone().unwrap_or_default();
-    let report = stamp::rows_report(map, &rows);
-    let heads = map.heads();
-    let unknown: Vec<&String> = report
-        .rows
-        .iter()
-        .filter(|(_, r)| r.is_none())
-        .map(|(id, _)| id)
-        .collect();
-    let too_long: Vec<&String> = match state.column_length {
-        Some(max) => map
-            .revisions()
-            .iter()
-            .filter(|r| !r.phantom && r.id.chars().count() > max as usize)
-            .map(|r| &r.id)
-            .collect(),
-        None => Vec::new(),
-    };
     let ops = evidence::load_ops(map);
-    let ev = evidence::graph_evidence(map, &ops, &schema);
-    let suggestion = evidence::suggest_stamp(map, &ev);
-    let plain = route(map, &rows, &ops, &schema);
-    let suggested = suggestion.as_ref().map(|s| {
-        let ids = map.ids(&s.targets);
-        // Does a plain `stamp` give exactly these rows, or is --purge needed?
-        let plain_stamp = stamp::stamp(map, &rows, &ids, false);
-        let purge = !matches!(&plain_stamp, Ok(r) if sorted(&r.rows) == sorted(&ids));
-        let after_stamp = route(map, &ids, &ops, &schema);
-        // The stamp without the extra lines, to show why they are needed.
-        let main_only = (ids.len() > 1).then(|| route(map, &ids[..1], &ops, &schema));
-        (s, ids, purge, after_stamp, main_only)
-    });
+    let a = assess::assess(map, &state, &schema, &ops);
+    let table_exists = a.table_exists;
+    let rows = &a.rows;
+    let report = &a.report;
+    let heads = map.heads();
+    let unknown = &a.unknown;
+    let too_long = &a.too_long;
+    let plain = &a.upgrade;
+    let suggested = a
+        .suggested
+        .as_ref()
+        .map(|s| (&s.suggestion, &s.ids, s.purge, &s.after, &s.first_only));
 
     match args.format {
         DataFormat::Json => {
@@ -411,10 +377,10 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                 "applied": map.ids(&report.applied),
                 "overlapping_rows": report.overlapping.iter().map(|(a, b)| json!({"row": a, "ancestor_row": b})).collect::<Vec<_>>(),
                 "too_long_ids": too_long,
-                "upgrade_heads": route_json(map, &plain),
+                "upgrade_heads": route_json(map, plain),
                 "suggestion": suggested.as_ref().map(|(s, ids, purge, route, main_only)| json!({
                     "targets": ids,
-                    "command": stamp_command(ids, *purge),
+                    "command": assess::stamp_command(ids, *purge),
                     "reasoning": s.reasoning,
                     "inconsistent": map.ids(&s.inconsistent),
                     "upgrade_after_stamp": route_json(map, route),
@@ -476,7 +442,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     "  overlap: {b} is an ancestor of {a}; Alembic rejects a table holding both"
                 )?;
             }
-            for id in &too_long {
+            for id in too_long {
                 writeln!(
                     out,
                     "  warning: revision id {id} is longer than {table}.version_num ({} \
@@ -503,7 +469,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                 }
             )?;
             writeln!(out, "alembic upgrade heads from these rows:")?;
-            write_route(out, map, &plain, "  ")?;
+            write_route(out, map, plain, "  ")?;
             writeln!(out)?;
             writeln!(out, "Schema evidence:")?;
             match &suggested {
@@ -516,7 +482,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     for line in &s.reasoning {
                         writeln!(out, "  - {line}")?;
                     }
-                    writeln!(out, "  repair: {}", stamp_command(ids, *purge))?;
+                    writeln!(out, "  repair: {}", assess::stamp_command(ids, *purge))?;
                     if rows.iter().all(|r| ids.contains(r)) && rows.len() == ids.len() {
                         writeln!(out, "  (the table already holds exactly these rows)")?;
                     }
@@ -535,20 +501,6 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
         }
     }
     Ok(())
-}
-
-fn sorted(v: &[String]) -> Vec<String> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
-}
-
-fn stamp_command(ids: &[String], purge: bool) -> String {
-    format!(
-        "migscope stamp {}{}",
-        if purge { "--purge " } else { "" },
-        ids.join(" ")
-    )
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -640,36 +592,21 @@ fn write_rows(
         return Err(Failure::Findings);
     }
     let journal_path = journal_file()?;
+    let change = swap::Change {
+        before: before.to_vec(),
+        after: after.to_vec(),
+        action: action.to_string(),
+        command: command_line(),
+    };
     let rt = runtime()?;
-    let result = rt.block_on(async {
-        let mut conn = Db::connect(&t.url).await?;
-        let r = conn.replace_version_rows(table, before, after).await;
-        conn.close().await;
-        r
-    });
-    match result {
+    match rt.block_on(swap::write(&t.url, table, &change, &journal_path)) {
         Ok(_) => {}
-        Err(e @ DbError::Changed { .. }) => {
+        Err(e) if e.rows_changed() => {
             eprintln!("error: aborted: {e}");
             return Err(Failure::Findings);
         }
-        Err(e) => return Err(db_failure(e)),
+        Err(e) => return Err(Failure::Usage(anyhow::Error::new(e))),
     }
-    let entry = Entry {
-        time: journal::now_utc(),
-        action: action.to_string(),
-        url: t.url.masked(),
-        version_table: table.to_string(),
-        before: before.to_vec(),
-        after: after.to_vec(),
-        command: command_line(),
-    };
-    journal::append(&journal_path, &entry).with_context(|| {
-        format!(
-            "the change was written but journaling it to {} failed",
-            journal_path.display()
-        )
-    })?;
     writeln!(out, "Applied. Journal: {}", journal_path.display())?;
     Ok(())
 }
@@ -737,7 +674,8 @@ pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
     let entries = journal::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let url = t.url.masked();
     let table = t.table.table.to_string();
-    let Some(last) = journal::last_for(&entries, &url, &table) else {
+    let Some((last, change)) = swap::undo_change(&entries, &t.url, &t.table.table, &command_line())
+    else {
         return Err(Failure::Usage(anyhow!(
             "nothing to undo: {} has no entry for {url} ({table})",
             path.display()
@@ -753,8 +691,8 @@ pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
         out,
         &t,
         &state,
-        &last.after.clone(),
-        &last.before.clone(),
+        &change.before,
+        &change.after,
         "undo",
         args.yes,
         args.dry_run,

@@ -5,7 +5,12 @@
 //! handler, the help screen and the bottom bar. [`run`] owns the terminal: it restores it on exit
 //! and on panic. The library's core does not depend on this module.
 
+pub mod dbview;
+pub mod dialog;
+pub mod doctor;
+pub mod jobs;
 pub mod keys;
+pub mod repair;
 pub mod state;
 pub mod view;
 
@@ -83,8 +88,9 @@ fn restore_terminal() {
     ratatui::restore();
 }
 
-/// Runs the explorer until the user quits. The terminal is restored on return and on panic.
-pub fn run(state: &mut State) -> io::Result<()> {
+/// Runs the explorer until the user quits; `jobs` serves the database side (see
+/// [`repair`]). The terminal is restored on return and on panic.
+pub fn run(state: &mut State, jobs: Option<&jobs::Jobs>) -> io::Result<()> {
     if !available() {
         return Err(io::Error::other("the explorer needs a terminal"));
     }
@@ -99,22 +105,48 @@ pub fn run(state: &mut State) -> io::Result<()> {
         execute!(io::stdout(), EnableMouseCapture)?;
         let size = terminal.size()?;
         state.resize(size.width, size.height);
-        event_loop(&mut terminal, state)
+        event_loop(&mut terminal, state, jobs)
     })();
     restore_terminal();
     result
 }
 
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, state: &mut State) -> io::Result<()> {
+/// Hands the worker what the state asked for, and the state what the worker reported.
+/// Returns whether anything changed on screen.
+fn pump(state: &mut State, jobs: Option<&jobs::Jobs>) -> bool {
+    let Some(jobs) = jobs else { return false };
+    let mut changed = false;
+    while let Some(ev) = jobs.try_recv() {
+        state.on_job_event(ev);
+        changed = true;
+    }
+    for r in state.repair.take_requests() {
+        jobs.send(r);
+    }
+    changed
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    state: &mut State,
+    jobs: Option<&jobs::Jobs>,
+) -> io::Result<()> {
     let mut dirty = true;
     loop {
+        dirty |= pump(state, jobs);
         if dirty {
             terminal.draw(|f| view::draw(f, state))?;
             dirty = false;
         }
-        // Poll with a timeout rather than block, so the loop stays responsive to future work
-        // (the database connection will report here).
-        if !event::poll(Duration::from_millis(250))? {
+        // Poll with a timeout rather than block: the worker's events are picked up each tick,
+        // and the spinner turns while it works.
+        let busy = state.repair.busy.is_some();
+        let tick = Duration::from_millis(if busy { 100 } else { 250 });
+        if !event::poll(tick)? {
+            if busy {
+                state.repair.tick();
+                dirty = true;
+            }
             continue;
         }
         match event::read()? {

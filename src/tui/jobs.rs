@@ -1,0 +1,183 @@
+//! Work the screen must not wait for: connecting, reading the database, writing the version
+//! table (and, later, running Alembic). One worker thread owns a tokio runtime; requests go in
+//! and events come out over std channels, and the event loop drains the events each tick
+//! ([`Jobs::try_recv`]) so a slow or dead server never freezes a key press.
+//!
+//! The worker handles one request at a time, in order: a write is never overtaken by the read
+//! that should see it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread;
+use std::time::Duration;
+
+use crate::assess::{self, Assessment};
+use crate::db::{self, DbUrl, VersionState, VersionTable};
+use crate::evidence;
+use crate::graph::RevisionMap;
+use crate::journal::{self, Entry};
+use crate::revision::ops::OpsReport;
+use crate::schema::SchemaSnapshot;
+use crate::swap::{self, Change};
+
+/// What the worker needs to know once.
+pub struct Context {
+    pub map: &'static RevisionMap,
+    pub url: DbUrl,
+    pub table: VersionTable,
+    /// Where writes are journaled (None: no state directory, writes are refused).
+    pub journal: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// Connect and read the version table, the schema and the journal.
+    Load,
+    /// Swap the version rows and journal the change.
+    Write(Change),
+}
+
+/// The database as last read, with everything derived from it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub version: VersionState,
+    pub schema: SchemaSnapshot,
+    /// Each revision's operations ([`crate::graph::RevIdx`] order), read once.
+    pub ops: Arc<Vec<Option<OpsReport>>>,
+    pub assessment: Assessment,
+    /// The newest journaled change to this database and table (what `U` undoes).
+    pub last_change: Option<Entry>,
+}
+
+/// A finished write.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub change: Change,
+    /// The statements run (empty: the rows already were the new ones).
+    pub sql: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The worker started on something (shown with a spinner).
+    Busy(String),
+    Loaded(Box<Result<Loaded, String>>),
+    /// Err: nothing written (or written but not journaled: the message says which).
+    Written(Result<Written, String>),
+}
+
+/// The worker and its two channels. Dropping it closes the request channel; the worker ends
+/// after its current request (it is not waited for: quitting must not wait on a server).
+pub struct Jobs {
+    requests: Sender<Request>,
+    events: Receiver<Event>,
+}
+
+impl Jobs {
+    pub fn start(ctx: Context) -> Jobs {
+        let (req_tx, req_rx) = mpsc::channel::<Request>();
+        let (ev_tx, ev_rx) = mpsc::channel::<Event>();
+        thread::Builder::new()
+            .name("migscope-db".into())
+            .spawn(move || worker(ctx, req_rx, ev_tx))
+            .expect("spawning the database worker thread");
+        Jobs {
+            requests: req_tx,
+            events: ev_rx,
+        }
+    }
+
+    pub fn send(&self, r: Request) {
+        // A dead worker has already reported why (its last event).
+        let _ = self.requests.send(r);
+    }
+
+    /// The next event, if one is ready.
+    pub fn try_recv(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+
+    /// Waits up to `timeout` for the next event (tests and the end of a run).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
+        self.events.recv_timeout(timeout).ok()
+    }
+}
+
+fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = events.send(Event::Loaded(Box::new(Err(format!(
+                "cannot start the async runtime: {e}"
+            )))));
+            return;
+        }
+    };
+    let mut ops: Option<Arc<Vec<Option<OpsReport>>>> = None;
+    while let Ok(req) = requests.recv() {
+        let event = match req {
+            Request::Load => {
+                let _ = events.send(Event::Busy("reading the database".into()));
+                let ops = ops
+                    .get_or_insert_with(|| Arc::new(evidence::load_ops(ctx.map)))
+                    .clone();
+                Event::Loaded(Box::new(load(&rt, &ctx, ops)))
+            }
+            Request::Write(change) => {
+                let _ = events.send(Event::Busy(format!("writing {}", ctx.table)));
+                Event::Written(write(&rt, &ctx, change))
+            }
+        };
+        if events.send(event).is_err() {
+            return;
+        }
+    }
+}
+
+fn load(
+    rt: &tokio::runtime::Runtime,
+    ctx: &Context,
+    ops: Arc<Vec<Option<OpsReport>>>,
+) -> Result<Loaded, String> {
+    let (version, schema) = rt
+        .block_on(db::read_with_schema(&ctx.url, &ctx.table))
+        .map_err(|e| e.to_string())?;
+    let assessment = assess::assess(ctx.map, &version, &schema, &ops);
+    // An unreadable journal only disables undo; the database view still loads.
+    let last_change = ctx.journal.as_ref().and_then(|p| {
+        let entries = journal::read(p).ok()?;
+        journal::last_for(&entries, &ctx.url.masked(), &ctx.table.to_string()).cloned()
+    });
+    Ok(Loaded {
+        version,
+        schema,
+        ops,
+        assessment,
+        last_change,
+    })
+}
+
+fn write(rt: &tokio::runtime::Runtime, ctx: &Context, change: Change) -> Result<Written, String> {
+    let journal = ctx.journal.as_ref().ok_or_else(|| {
+        "no journal location: set MIGSCOPE_STATE_DIR (or XDG_STATE_HOME, or HOME); nothing \
+         written"
+            .to_string()
+    })?;
+    let steps = rt
+        .block_on(swap::write(&ctx.url, &ctx.table, &change, journal))
+        .map_err(|e| {
+            if e.rows_changed() {
+                format!("aborted, nothing written: {e}")
+            } else {
+                e.to_string()
+            }
+        })?;
+    Ok(Written {
+        change,
+        sql: steps.iter().map(|s| s.to_string()).collect(),
+    })
+}
