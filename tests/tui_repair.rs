@@ -357,20 +357,19 @@ fn repair_end_to_end_in_tmux() {
 
     // The database's revision: the ghost row, explained.
     send(&["@"]);
-    let screen = wait_for(
-        &session,
-        "no revision file defines it",
-        Duration::from_secs(5),
-    );
-    assert!(screen.contains("restore the file"), "{screen}");
+    let screen = wait_for(&session, "restore the file", Duration::from_secs(5));
+    assert!(screen.contains("▶?○   b90dd01ef204"), "{screen}");
 
     // Back to the match, then stamp it.
     send(&["n"]);
     let screen = wait_for(&session, "id       cd2257cee794", Duration::from_secs(5));
     assert!(screen.contains("id       cd2257cee794"), "{screen}");
     send(&["s"]);
-    let screen = wait_for(&session, "stamp cd2257cee794", Duration::from_secs(5));
-    assert!(screen.contains("DELETE FROM"), "{screen}");
+    let screen = wait_for(&session, "DELETE FROM", Duration::from_secs(5));
+    assert!(
+        screen.contains("alembic stamp --purge cd2257cee794"),
+        "{screen}"
+    );
     send(&["Enter"]);
     wait_for(&session, "Type cd22", Duration::from_secs(5));
     send(&["c", "d", "2", "2", "Enter"]);
@@ -416,5 +415,66 @@ fn repair_end_to_end_in_tmux() {
     assert!(
         json["database"].as_str().unwrap().ends_with(work_copy),
         "{json}"
+    );
+}
+
+#[test]
+fn upgrade_plan_dialog() {
+    let sb = Sandbox::new();
+    let mut s = Session::open(&sb, &sb.url(), false, (120, 44));
+    // From a row no file defines, Alembic cannot plan: the dialog says so and cannot go on.
+    s.select("a9b8c7d6e5f4");
+    s.keys("u");
+    let d = s.state.repair.dialog.as_ref().expect("a plan dialog");
+    let refusal = d.refusal.clone().unwrap_or_default();
+    assert!(
+        refusal.contains("Can't locate revision identified by 'b90dd01ef204'"),
+        "{refusal}"
+    );
+    s.state.handle_key(Key::Enter);
+    assert_eq!(
+        s.state.repair.dialog.as_ref().unwrap().stage,
+        migscope::tui::dialog::Stage::Preview
+    );
+    s.state.handle_key(Key::Esc);
+
+    // After the doctor's stamp, the plan to the head runs the rest of the main line.
+    s.keys("D");
+    s.state.handle_key(Key::Enter);
+    s.state.handle_key(Key::Enter);
+    s.keys("cd22");
+    s.state.handle_key(Key::Enter);
+    s.settle();
+    assert_eq!(sb.rows(), ["cd2257cee794", "add_system_settings"]);
+    s.keys("q");
+    s.select("a9b8c7d6e5f4");
+    s.keys("u");
+    let d = s.state.repair.dialog.as_ref().expect("a plan dialog");
+    assert!(d.refusal.is_none(), "{:?}", d.refusal);
+    let ids: Vec<&str> = d
+        .steps
+        .iter()
+        .map(|st| s.state.map.rev(st.rev).id.as_str())
+        .collect();
+    // Alembic's own order for `upgrade a9b8c7d6e5f4` from these rows.
+    let want = migscope::plan::upgrade(
+        s.state.map,
+        &["cd2257cee794".into(), "add_system_settings".into()],
+        "a9b8c7d6e5f4",
+    )
+    .unwrap();
+    assert_eq!(ids, s.state.map.ids(&want.revisions));
+    let text = s.render();
+    assert!(text.contains("create_table rich_menus"), "{text}");
+    insta::assert_snapshot!("upgrade_plan", text);
+    // A downgrade to the base undoes everything applied, newest first.
+    s.state.handle_key(Key::Esc);
+    s.select("3f1c9a2b7d40");
+    s.keys("d");
+    let d = s.state.repair.dialog.as_ref().expect("a plan dialog");
+    let first = s.state.map.rev(d.steps[0].rev).id.clone();
+    assert!(
+        first == "cd2257cee794" || first == "add_system_settings",
+        "{first}"
     );
 }

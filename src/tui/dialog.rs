@@ -11,6 +11,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::assess::Route;
 use crate::graph::RevisionMap;
+use crate::plan::Direction;
+use crate::preflight::StepReport;
+use crate::revision::ops::Body;
 
 use super::repair::rows_text;
 use super::state::State;
@@ -25,6 +28,11 @@ pub enum Purpose {
     Undo {
         time: String,
         command: String,
+    },
+    /// `alembic upgrade|downgrade target`.
+    Run {
+        direction: Direction,
+        target: String,
     },
 }
 
@@ -47,6 +55,10 @@ pub struct Dialog {
     pub notes: Vec<String>,
     /// `alembic upgrade heads` from the new rows, simulated on the schema.
     pub then: Option<Route>,
+    /// A run's plan in execution order, each step simulated on the schema.
+    pub steps: Vec<StepReport>,
+    /// The command that will run (a run's argv, shown as words).
+    pub command: Option<String>,
     /// Why this cannot be applied (Enter does nothing).
     pub refusal: Option<String>,
     pub stage: Stage,
@@ -68,6 +80,8 @@ impl Dialog {
             sql: Vec::new(),
             notes: Vec::new(),
             then: None,
+            steps: Vec::new(),
+            command: None,
             refusal: None,
             stage: Stage::Preview,
             expected,
@@ -130,6 +144,43 @@ pub fn route_lines(map: &RevisionMap, route: &Route, indent: &str) -> Vec<Line<'
     lines
 }
 
+/// Each step: the revision, the operations it runs, and what would fail.
+fn step_lines(map: &RevisionMap, steps: &[StepReport]) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let rev = map.rev(step.rev);
+        lines.push(Line::from(vec![
+            Span::raw(format!("{:>3}. ", i + 1)),
+            Span::styled(rev.id.clone(), Style::new().fg(Color::Yellow)),
+            Span::raw(format!(" {}", rev.message)),
+        ]));
+        let empty = match step.body {
+            Some(Body::Empty) => Some("(empty: nothing to run)"),
+            Some(Body::Missing) => Some("(no such function in the file)"),
+            Some(Body::Unparsable) => Some("(the function does not parse: not checked)"),
+            _ if step.ops.is_empty() => Some("(no operation recognised)"),
+            _ => None,
+        };
+        if let Some(what) = empty {
+            lines.push(Line::styled(
+                format!("       {what}"),
+                Style::new().fg(Color::DarkGray),
+            ));
+        }
+        for op in &step.ops {
+            lines.push(Line::raw(format!("       {op}")));
+        }
+        for c in &step.conflicts {
+            let may = if c.certain { "" } else { " (may not run)" };
+            lines.push(Line::styled(
+                format!("       ✗ line {}: {}{may}", c.line, c.message),
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            ));
+        }
+    }
+    lines
+}
+
 /// The dialog's body, top to bottom (scrolled by the view).
 pub fn dialog_lines(state: &State, d: &Dialog) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -148,17 +199,24 @@ pub fn dialog_lines(state: &State, d: &Dialog) -> Vec<Line<'static>> {
             Style::new(),
         ));
     }
-    lines.push(field(
-        "before",
-        rows_text(&d.before),
-        Style::new().fg(Color::Red),
-    ));
-    if d.refusal.is_none() || !d.after.is_empty() {
+    if let Some(c) = &d.command {
+        lines.push(field("runs", c.clone(), Style::new().fg(Color::Cyan)));
+    }
+    if let Purpose::Run { .. } = d.purpose {
+        lines.push(field("from", rows_text(&d.before), Style::new()));
+    } else {
         lines.push(field(
-            "after",
-            rows_text(&d.after),
-            Style::new().fg(Color::Green),
+            "before",
+            rows_text(&d.before),
+            Style::new().fg(Color::Red),
         ));
+        if d.refusal.is_none() || !d.after.is_empty() {
+            lines.push(field(
+                "after",
+                rows_text(&d.after),
+                Style::new().fg(Color::Green),
+            ));
+        }
     }
     for n in &d.notes {
         lines.push(Line::styled(n.clone(), Style::new().fg(Color::Yellow)));
@@ -182,6 +240,14 @@ pub fn dialog_lines(state: &State, d: &Dialog) -> Vec<Line<'static>> {
             ));
         }
     }
+    if !d.steps.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(heading(&format!(
+            "The plan, in execution order ({} revisions)",
+            d.steps.len()
+        )));
+        lines.extend(step_lines(state.map, &d.steps));
+    }
     if let Some(route) = &d.then {
         lines.push(Line::raw(""));
         lines.push(heading("Then `alembic upgrade heads`"));
@@ -193,7 +259,7 @@ pub fn dialog_lines(state: &State, d: &Dialog) -> Vec<Line<'static>> {
 /// The dialog, centred over `area`.
 pub fn draw(frame: &mut Frame, state: &State, d: &Dialog, area: Rect) {
     let w = area.width.saturating_sub(4).clamp(20, 100);
-    let h = area.height.saturating_sub(2).clamp(6, 26);
+    let h = area.height.saturating_sub(2).max(6).min(area.height);
     let rect = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,

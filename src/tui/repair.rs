@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use crate::assess;
 use crate::db::{self, Backend, DbUrl, VersionTable};
+use crate::plan::{self, Direction};
+use crate::preflight;
 use crate::render::rows::GraphRow;
 use crate::stamp;
 use crate::swap::Change;
@@ -281,13 +283,8 @@ impl State<'_> {
                 }
             }
             Action::Undo => self.open_undo(),
-            Action::Upgrade | Action::Downgrade => {
-                self.status = Some(
-                    "running Alembic from the explorer is not available in this version; \
-                     run `alembic upgrade`/`downgrade` in a shell, then R to refresh"
-                        .into(),
-                );
-            }
+            Action::Upgrade => self.open_run(Direction::Upgrade),
+            Action::Downgrade => self.open_run(Direction::Downgrade),
             _ => {}
         }
     }
@@ -396,6 +393,69 @@ impl State<'_> {
         }
     }
 
+    /// The plan `alembic upgrade|downgrade <selected>` would run from the rows, each step with
+    /// its operations and preflight conflicts.
+    fn open_run(&mut self, direction: Direction) {
+        let map = self.map;
+        let Some(Item::Row(r)) = self.selected_item() else {
+            self.status = Some("select a revision first (z unfolds)".into());
+            return;
+        };
+        if self.rows[r].rev.is_none() {
+            self.status = Some("no file defines this revision: Alembic cannot go there".into());
+            return;
+        }
+        let target = self.rows[r].id.clone();
+        if self.writable_backend().is_none() {
+            return;
+        }
+        let Some(loaded) = self.repair.db.as_ref() else {
+            return;
+        };
+        let rows = loaded.assessment.rows.clone();
+        let verb = match direction {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+        };
+        let mut dialog = Dialog::new(
+            Purpose::Run {
+                direction,
+                target: target.clone(),
+            },
+            format!(" alembic {verb} {target} "),
+            rows.clone(),
+            first_chars(&target),
+        );
+        let plan = match direction {
+            Direction::Upgrade => plan::upgrade(map, &rows, &target),
+            Direction::Downgrade => plan::downgrade(map, &rows, &target),
+        };
+        match plan {
+            Err(e) => dialog.refusal = Some(format!("Alembic refuses: {}", e.message())),
+            Ok(p) if p.revisions.is_empty() => {
+                dialog.refusal = Some(format!(
+                    "nothing to {verb}: the database is already {} {target}",
+                    match direction {
+                        Direction::Upgrade => "at or past",
+                        Direction::Downgrade => "at or before",
+                    }
+                ))
+            }
+            Ok(p) => {
+                dialog.steps = preflight::preflight_plan(map, &p, &loaded.ops, &loaded.schema);
+                if let Some((i, c)) = preflight::first_failure(&dialog.steps) {
+                    dialog.notes.push(format!(
+                        "Predicted failure at step {} ({}): {}",
+                        i + 1,
+                        map.rev(dialog.steps[i].rev).id,
+                        c.message
+                    ));
+                }
+            }
+        }
+        self.repair.dialog = Some(dialog);
+    }
+
     fn open_undo(&mut self) {
         let map = self.map;
         let Some(backend) = self.writable_backend() else {
@@ -499,6 +559,14 @@ impl State<'_> {
                 format!("{} (explorer)", assess::stamp_command(targets, *purge)),
             ),
             Purpose::Undo { .. } => ("undo", "migscope undo (explorer)".to_string()),
+            Purpose::Run { .. } => {
+                self.status = Some(
+                    "running Alembic from the explorer is not in this build: run it in a \
+                     shell, then R reads the database again"
+                        .into(),
+                );
+                return;
+            }
         };
         self.repair.busy = Some("writing".into());
         self.repair.requests.push(Request::Write(Change {
