@@ -6,9 +6,10 @@
 //! The worker handles one request at a time, in order: a write is never overtaken by the read
 //! that should see it.
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread;
 use std::time::Duration;
 
@@ -72,6 +73,8 @@ pub enum Event {
 pub struct Jobs {
     requests: Sender<Request>,
     events: Receiver<Event>,
+    /// The worker's end of the channel closed (it panicked); reported once.
+    gone: Cell<bool>,
 }
 
 impl Jobs {
@@ -85,6 +88,7 @@ impl Jobs {
         Jobs {
             requests: req_tx,
             events: ev_rx,
+            gone: Cell::new(false),
         }
     }
 
@@ -93,9 +97,18 @@ impl Jobs {
         let _ = self.requests.send(r);
     }
 
-    /// The next event, if one is ready.
+    /// The next event, if one is ready. A worker that died says so once, as a failed read, so
+    /// the screen does not wait on it forever.
     pub fn try_recv(&self) -> Option<Event> {
-        self.events.try_recv().ok()
+        match self.events.try_recv() {
+            Ok(e) => Some(e),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => (!self.gone.replace(true)).then(|| {
+                Event::Loaded(Box::new(Err(
+                    "the database worker stopped unexpectedly; restart migscope".into(),
+                )))
+            }),
+        }
     }
 
     /// Waits up to `timeout` for the next event (tests and the end of a run).

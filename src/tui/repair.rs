@@ -58,6 +58,8 @@ pub struct Repair {
     /// The last read failed (shown in the header; the graph works on).
     pub error: Option<String>,
     pub db: Option<Loaded>,
+    /// Each revision's state in the database ([`crate::graph::RevIdx`] order), from `db`.
+    rev_state: Vec<RowDb>,
     /// How many ghost rows for unknown version rows head the graph.
     pub ghost_rows: usize,
     pub dialog: Option<Dialog>,
@@ -137,19 +139,31 @@ impl State<'_> {
         let loaded = self.repair.db.as_ref()?;
         let a = &loaded.assessment;
         let row = self.rows.get(r)?;
-        let Some(rev) = row.rev else {
-            return a.unknown.contains(&row.id).then_some(RowDb::Unknown);
+        match row.rev {
+            None => a.unknown.contains(&row.id).then_some(RowDb::Unknown),
+            Some(rev) => self.repair.rev_state.get(rev).copied(),
+        }
+    }
+
+    /// Computed once per read, so drawing a row is a lookup.
+    fn index_rev_states(&mut self) {
+        let Some(a) = self.repair.db.as_ref().map(|l| &l.assessment) else {
+            self.repair.rev_state.clear();
+            return;
         };
-        if a.report.rows.iter().any(|(_, x)| *x == Some(rev)) {
-            return Some(RowDb::Current);
+        let mut states = vec![RowDb::NotApplied; self.map.len()];
+        if let Ok(plan) = &a.upgrade.plan {
+            for &r in plan {
+                states[r] = RowDb::Pending;
+            }
         }
-        if a.report.applied.contains(&rev) {
-            return Some(RowDb::Applied);
+        for &r in &a.report.applied {
+            states[r] = RowDb::Applied;
         }
-        if a.upgrade.plan.as_ref().is_ok_and(|p| p.contains(&rev)) {
-            return Some(RowDb::Pending);
+        for r in a.report.rows.iter().filter_map(|(_, r)| *r) {
+            states[r] = RowDb::Current;
         }
-        Some(RowDb::NotApplied)
+        self.repair.rev_state = states;
     }
 
     /// Applies what the worker reports.
@@ -175,6 +189,7 @@ impl State<'_> {
                         self.repair.db = None;
                     }
                 }
+                self.index_rev_states();
                 self.place_ghost_rows();
             }
             Event::Written(result) => {
