@@ -15,6 +15,7 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use migscope::config::ConfigOptions;
@@ -74,11 +75,11 @@ fn draw(t: &mut Terminal<TestBackend>, s: &State) {
 
 /// Connects the explorer to `url` through its worker and waits for the first read, so the keys
 /// below are measured with the database's marks, header and details drawn too.
-fn with_database(state: &mut State, project: &'static Project, url: &str) -> Jobs {
+fn with_database(state: &mut State, project: &Arc<Project>, url: &str) -> Jobs {
     let url = migscope::db::parse_url(url, Path::new(".")).expect("MIGSCOPE_BENCH_TUI_DB");
     let table = migscope::db::VersionTable::default();
     let jobs = Jobs::start(Context {
-        map: &project.map,
+        project: Arc::clone(project),
         url: url.clone(),
         table: table.clone(),
         journal: None,
@@ -114,7 +115,7 @@ fn bench(dir: &Path) {
     drop(load(dir));
 
     let t0 = Instant::now();
-    let project: &'static Project = Box::leak(Box::new(load(dir)));
+    let project: &'static Arc<Project> = Box::leak(Box::new(Arc::new(load(dir))));
     let t1 = Instant::now();
     let mut state = tui::state_for(project, &[], GlyphSet::Unicode, SIZE);
     let t2 = Instant::now();
@@ -137,6 +138,24 @@ fn bench(dir: &Path) {
         ms(t1 - t0),
         ms(t2 - t1),
         ms(t3 - t2)
+    );
+
+    println!("  peak RSS so far (VmHWM) {}", vm_hwm());
+    // One poll of the file watcher (stat every revision file), warm.
+    let watched = tui::watch::Watched::of(project);
+    let polls: Vec<Duration> = (0..20)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(watched.snapshot());
+            t.elapsed()
+        })
+        .collect();
+    let (med, _, max) = stats(polls);
+    println!(
+        "  watcher poll ({} files) median {} max {}",
+        watched.snapshot().files,
+        ms(med),
+        ms(max)
     );
 
     // Where the state's time goes.
@@ -216,6 +235,18 @@ fn bench(dir: &Path) {
             ms(max)
         );
     }
+}
+
+/// The process's peak resident memory, from /proc (Linux).
+fn vm_hwm() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l["VmHWM:".len()..].trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn main() {

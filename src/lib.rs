@@ -4,7 +4,9 @@
 //! Alembic's load order, [`revision`] reads each file into a record, [`graph`] builds the revision map,
 //! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
 
+pub mod alembic_run;
 pub mod assess;
+pub mod cache;
 pub mod compare;
 pub mod config;
 pub mod db;

@@ -5,11 +5,11 @@
 //! The state-level tests drive the real worker ([`tui::jobs::Jobs`]) against the copy and wait
 //! for its events, as the event loop does; the views are snapshot-tested (TestBackend + insta).
 
-#[path = "support/tmux.rs"]
-mod tmux;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use migscope::config::ConfigOptions;
@@ -21,7 +21,7 @@ use migscope::tui::repair::{Repair, RowDb, Target};
 use migscope::tui::{self, Key, State, View, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tmux::{capture, new_session, require_tmux, send, wait_for};
+use support::tmux::{self, Tmux};
 
 /// A copy of the demo project and database, and a state directory for the journal.
 struct Sandbox {
@@ -53,10 +53,13 @@ impl Sandbox {
         format!("sqlite:///{}", self.dir().join("demo.db").display())
     }
 
-    fn project(&self) -> &'static Project {
+    /// Shared with the worker; leaked so the state can borrow it for the whole test.
+    fn project(&self) -> &'static Arc<Project> {
         let mut opts = ConfigOptions::new(self.dir());
         opts.config = vec![self.dir().join("alembic.ini")];
-        Box::leak(Box::new(Project::load(&opts).expect("demo loads")))
+        Box::leak(Box::new(Arc::new(
+            Project::load(&opts).expect("demo loads"),
+        )))
     }
 
     fn target(&self, url: &str) -> Target {
@@ -95,7 +98,7 @@ impl Session {
         let project = sb.project();
         let target = sb.target(url);
         let jobs = Jobs::start(Context {
-            map: &project.map,
+            project: Arc::clone(project),
             url: target.url.clone(),
             table: target.table.clone(),
             journal: target.journal.clone(),
@@ -328,12 +331,11 @@ fn a_connection_failure_shows_in_the_header() {
 
 #[test]
 fn repair_end_to_end_in_tmux() {
-    if !require_tmux("repair_end_to_end_in_tmux") {
+    if !tmux::available("repair_end_to_end_in_tmux") {
         return;
     }
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_migscope"));
     let state_dir = tempfile::tempdir().unwrap();
-    let session = format!("migscope-repair-{}", std::process::id());
     let marker = state_dir.path().join("done");
     // `--demo` works on a copy in the state dir; the bundled database is never written.
     let cmd = format!(
@@ -343,39 +345,40 @@ fn repair_end_to_end_in_tmux() {
         b = bin.display(),
         m = marker.display()
     );
-    let _guard = new_session(&session, (140, 44), &cmd);
-    let send = |keys: &[&str]| send(&session, keys);
+    let t = Tmux::start("migscope-repair", state_dir.path(), &cmd, (140, 44));
+    let send = |keys: &[&str]| t.keys(keys);
+    let wait_for = |what: &str, secs: u64| t.wait_for(what, Duration::from_secs(secs));
 
-    let screen = wait_for(&session, "needs repair", Duration::from_secs(30));
+    let screen = wait_for("needs repair", 30);
     assert!(screen.contains("b90dd01ef204"), "first frame:\n{screen}");
 
     send(&["/", "reply"]);
-    wait_for(&session, "/reply", Duration::from_secs(5));
+    wait_for("/reply", 5);
     send(&["Enter"]);
-    let screen = wait_for(&session, "/reply 1/1", Duration::from_secs(5));
+    let screen = wait_for("/reply 1/1", 5);
     assert!(screen.contains("add reply objects"), "{screen}");
 
     // The database's revision: the ghost row, explained.
     send(&["@"]);
-    let screen = wait_for(&session, "restore the file", Duration::from_secs(5));
+    let screen = wait_for("restore the file", 5);
     assert!(screen.contains("▶?○   b90dd01ef204"), "{screen}");
 
     // Back to the match, then stamp it.
     send(&["n"]);
-    let screen = wait_for(&session, "id       cd2257cee794", Duration::from_secs(5));
+    let screen = wait_for("id       cd2257cee794", 5);
     assert!(screen.contains("id       cd2257cee794"), "{screen}");
     send(&["s"]);
-    let screen = wait_for(&session, "DELETE FROM", Duration::from_secs(5));
+    let screen = wait_for("DELETE FROM", 5);
     assert!(
         screen.contains("alembic stamp --purge cd2257cee794"),
         "{screen}"
     );
     send(&["Enter"]);
-    wait_for(&session, "Type cd22", Duration::from_secs(5));
+    wait_for("Type cd22", 5);
     send(&["c", "d", "2", "2", "Enter"]);
-    let screen = wait_for(&session, "stamped:", Duration::from_secs(20));
+    let screen = wait_for("stamped:", 20);
     assert!(screen.contains("stamped:"), "{screen}");
-    let screen = wait_for(&session, "[database]", Duration::from_secs(20));
+    let screen = wait_for("[database]", 20);
     assert!(screen.contains("cd2257cee794  behind"), "{screen}");
 
     send(&["q"]);
@@ -392,7 +395,7 @@ fn repair_end_to_end_in_tmux() {
         modes.contains(&"icanon") && modes.contains(&"echo"),
         "terminal modes not restored:\n{stty}"
     );
-    assert!(!capture(&session).contains("needs repair"));
+    assert!(!t.screen().contains("needs repair"));
 
     // The work copy's database now holds cd2257cee794 (read by migscope itself).
     let out = Command::new(&bin)

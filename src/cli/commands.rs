@@ -373,23 +373,18 @@ fn graph(map: &RevisionMap, ascii: bool, color: bool, out: &mut dyn Write) -> Cm
 /// No command, on a terminal: the interactive explorer, with the database when one is found.
 fn explore(cli: &Cli) -> CmdResult {
     use migscope::render::lanes::GlyphSet;
-    use migscope::tui::jobs::{Context, Jobs};
     let glyphs = if cli.ascii {
         GlyphSet::Ascii
     } else {
         GlyphSet::Unicode
     };
-    let (project, repair) = super::db::explorer(cli)?;
-    let jobs = repair.target.as_ref().map(|t| {
-        Jobs::start(Context {
-            map: &project.map,
-            url: t.url.clone(),
-            table: t.table.clone(),
-            journal: t.journal.clone(),
-        })
-    });
-    let mut state = migscope::tui::state_for(project, &cli.global.branches, glyphs, (80, 24));
-    state.repair = repair;
-    migscope::tui::run(&mut state, jobs.as_ref())?;
+    let (project, opts, repair) = super::db::explorer(cli)?;
+    let session = migscope::tui::app::Session {
+        opts,
+        branches: cli.global.branches.clone(),
+        glyphs,
+        watch: true,
+    };
+    migscope::tui::app::explore(project, &session, repair)?;
     Ok(())
 }

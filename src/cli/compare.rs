@@ -33,8 +33,9 @@ pub struct CompareArgs {
     /// Right side: directory, versions directory, config file, or git:REF
     #[arg(value_name = "RIGHT")]
     pub right: String,
-    #[arg(long, value_enum, default_value_t = DataFormat::Text)]
-    pub format: DataFormat,
+    /// Output format; without it (and without --diff/--apply), a terminal opens compare mode
+    #[arg(long, value_enum)]
+    pub format: Option<DataFormat>,
     /// Show unified diffs of differing files: all of them, or only REV's (`--diff=REV`, or put
     /// `--diff REV` after LEFT and RIGHT)
     #[arg(long, value_name = "REV", num_args = 0..=1, default_missing_value = "")]
@@ -82,6 +83,19 @@ pub fn run(cli: &Cli, args: &CompareArgs, out: &mut dyn Write, _color: bool) -> 
     }
     let pair =
         compare::load_pair(&left_spec, &right_spec, &opts, &cli.global.branches).map_err(usage)?;
+    // On a terminal, with no output asked for: compare mode. Piped, or with --format, --diff or
+    // --apply, the report below.
+    let interactive =
+        args.format.is_none() && args.diff.is_none() && !args.apply && migscope::tui::available();
+    if interactive {
+        let glyphs = if cli.ascii {
+            migscope::render::lanes::GlyphSet::Ascii
+        } else {
+            migscope::render::lanes::GlyphSet::Unicode
+        };
+        migscope::tui::app::compare(pair, glyphs)?;
+        return Ok(());
+    }
     let result = report(args, &pair, out);
     // The process ends right after this: freeing three maps of thousands of revisions, one
     // allocation at a time, would cost about a tenth of the whole run.
@@ -94,7 +108,7 @@ fn report(args: &CompareArgs, pair: &compare::Pair, out: &mut dyn Write) -> CmdR
     let (left, right) = (&pair.left, &pair.right);
     let plan = sync::plan(&cmp, left, right, args.include_eol);
     let diffs = collect_diffs(&cmp, left, right, args.diff.as_deref())?;
-    match args.format {
+    match args.format.unwrap_or(DataFormat::Text) {
         DataFormat::Text => write_text(out, &cmp, &plan, &diffs, left, right, args)?,
         DataFormat::Json => {
             let mut value = json!({
@@ -528,7 +542,7 @@ fn apply(
     right: &Side,
     args: &CompareArgs,
 ) -> Result<Option<sync::Applied>, Failure> {
-    let text = args.format == DataFormat::Text;
+    let text = args.format != Some(DataFormat::Json);
     if plan.actions.is_empty() {
         if text {
             writeln!(out, "\nNothing to apply.")?;

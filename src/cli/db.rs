@@ -16,7 +16,7 @@ use serde_json::json;
 use super::args::DataFormat;
 use super::{Cli, CmdResult, Failure, config_options, demo_dir};
 use migscope::assess::{self, Route};
-use migscope::config::ProjectConfig;
+use migscope::config::{ConfigOptions, ProjectConfig};
 use migscope::db::{self, Db, DbError, DbUrl, LocatedVersionTable, SqlStep, VersionState};
 use migscope::diagnose::{Diagnostic, Severity};
 use migscope::evidence;
@@ -238,7 +238,7 @@ fn locate(
 /// The explorer's project (with `--demo`, the work copy unless `--read-only`) and its
 /// database, found exactly as the other database commands find it. No URL anywhere: the
 /// explorer shows the graph alone; a URL that cannot be used: the header says why.
-pub fn explorer(cli: &Cli) -> Result<(&'static Project, Repair), Failure> {
+pub fn explorer(cli: &Cli) -> Result<(Project, ConfigOptions, Repair), Failure> {
     let read_only = cli.read_only;
     let mut opts = config_options(cli)?;
     let demo = demo_location(cli, !read_only)?;
@@ -246,7 +246,6 @@ pub fn explorer(cli: &Cli) -> Result<(&'static Project, Repair), Failure> {
         opts.config = vec![dir.join("alembic.ini")];
     }
     let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
-    let project: &'static Project = Box::leak(Box::new(project));
     if demo.is_none()
         && let Err(DbError::NoUrl { .. }) = db::choose_url(
             cli.db.db.as_deref(),
@@ -254,7 +253,7 @@ pub fn explorer(cli: &Cli) -> Result<(&'static Project, Repair), Failure> {
             Some(&project.config),
         )
     {
-        return Ok((project, Repair::default()));
+        return Ok((project, opts, Repair::default()));
     }
     let repair = match locate(&cli.db, &project.config, demo.as_deref()) {
         Ok((url, source, table)) => Repair::connect(
@@ -269,7 +268,7 @@ pub fn explorer(cli: &Cli) -> Result<(&'static Project, Repair), Failure> {
         Err(Failure::Usage(e)) => Repair::failed(format!("{e:#}"), read_only),
         Err(_) => Repair::failed("cannot locate the database".into(), read_only),
     };
-    Ok((project, repair))
+    Ok((project, opts, repair))
 }
 
 /// `plan --from current`: the version table's rows (no table: no rows).

@@ -324,10 +324,27 @@ pub fn load_against(
     label: &str,
     extra_branches: &[String],
 ) -> Result<Pair, SideError> {
-    let (l, r) = rayon::join(
-        || read_raw(Which::Left, against, project),
-        || read_project_raw(Which::Right, label, project),
+    load_with_project(Which::Right, against, project, label, extra_branches)
+}
+
+/// Reads the project found from `project` as side `project_side` (shown as `label`) and `other`
+/// as the other side, in parallel (the explorer compares its project, on the left, with another
+/// checkout).
+pub fn load_with_project(
+    project_side: Which,
+    other: &SideSpec,
+    project: &ConfigOptions,
+    label: &str,
+    extra_branches: &[String],
+) -> Result<Pair, SideError> {
+    let (mine, theirs) = rayon::join(
+        || read_project_raw(project_side, label, project),
+        || read_raw(project_side.other(), other, project),
     );
+    let (l, r) = match project_side {
+        Which::Left => (mine, theirs),
+        Which::Right => (theirs, mine),
+    };
     Ok(finish_pair(l?, r?, extra_branches))
 }
 

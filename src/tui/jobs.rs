@@ -16,15 +16,16 @@ use std::time::Duration;
 use crate::assess::{self, Assessment};
 use crate::db::{self, DbUrl, VersionState, VersionTable};
 use crate::evidence;
-use crate::graph::RevisionMap;
 use crate::journal::{self, Entry};
+use crate::project::Project;
 use crate::revision::ops::OpsReport;
 use crate::schema::SchemaSnapshot;
 use crate::swap::{self, Change};
 
 /// What the worker needs to know once.
 pub struct Context {
-    pub map: &'static RevisionMap,
+    /// The project the database is read against (replaced by [`Request::Project`]).
+    pub project: Arc<Project>,
     pub url: DbUrl,
     pub table: VersionTable,
     /// Where writes are journaled (None: no state directory, writes are refused).
@@ -33,6 +34,8 @@ pub struct Context {
 
 #[derive(Debug, Clone)]
 pub enum Request {
+    /// The project was reloaded: read the database against this one from now on.
+    Project(Arc<Project>),
     /// Connect and read the version table, the schema and the journal.
     Load,
     /// Swap the version rows and journal the change.
@@ -130,13 +133,19 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
             return;
         }
     };
+    let mut ctx = ctx;
     let mut ops: Option<Arc<Vec<Option<OpsReport>>>> = None;
     while let Ok(req) = requests.recv() {
         let event = match req {
+            Request::Project(project) => {
+                ctx.project = project;
+                ops = None;
+                continue;
+            }
             Request::Load => {
                 let _ = events.send(Event::Busy("reading the database".into()));
                 let ops = ops
-                    .get_or_insert_with(|| Arc::new(evidence::load_ops(ctx.map)))
+                    .get_or_insert_with(|| Arc::new(evidence::load_ops(&ctx.project.map)))
                     .clone();
                 Event::Loaded(Box::new(load(&rt, &ctx, ops)))
             }
@@ -159,7 +168,7 @@ fn load(
     let (version, schema) = rt
         .block_on(db::read_with_schema(&ctx.url, &ctx.table))
         .map_err(|e| e.to_string())?;
-    let assessment = assess::assess(ctx.map, &version, &schema, &ops);
+    let assessment = assess::assess(&ctx.project.map, &version, &schema, &ops);
     // An unreadable journal only disables undo; the database view still loads.
     let last_change = ctx.journal.as_ref().and_then(|p| {
         let entries = journal::read(p).ok()?;

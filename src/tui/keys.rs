@@ -68,6 +68,10 @@ pub enum View {
     Source,
     Problems,
     Help,
+    /// Compare mode: the union graph of two checkouts.
+    Compare,
+    /// Compare mode: a revision's two files side by side.
+    Diff,
     /// The database: what is wrong and how to repair it.
     Doctor,
     /// Alembic's output.
@@ -81,6 +85,8 @@ impl View {
             View::Source => "file",
             View::Problems => "problems",
             View::Help => "help",
+            View::Compare => "compare",
+            View::Diff => "diff",
             View::Doctor => "doctor",
             View::Log => "log",
         }
@@ -91,6 +97,8 @@ impl View {
             View::Source => SOURCE,
             View::Problems => PROBLEMS,
             View::Help => HELP,
+            View::Compare => COMPARE,
+            View::Diff => DIFF,
             View::Doctor => DOCTOR,
             View::Log => LOG,
         }
@@ -101,9 +109,11 @@ const GRAPH: u8 = 1;
 const SOURCE: u8 = 2;
 const PROBLEMS: u8 = 4;
 const HELP: u8 = 8;
-const DOCTOR: u8 = 16;
-const LOG: u8 = 32;
-const LISTS: u8 = GRAPH | SOURCE | PROBLEMS | HELP | DOCTOR | LOG;
+const COMPARE: u8 = 16;
+const DIFF: u8 = 32;
+const DOCTOR: u8 = 64;
+const LOG: u8 = 128;
+const LISTS: u8 = GRAPH | SOURCE | PROBLEMS | HELP | COMPARE | DIFF | DOCTOR | LOG;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -127,6 +137,11 @@ pub enum Action {
     Help,
     Fold,
     FoldAll,
+    /// Graph: ask for another checkout and open compare mode on it.
+    CompareWith,
+    /// Scroll the details pane.
+    DetailsUp,
+    DetailsDown,
     /// Back to the graph, or quit from the graph.
     Back,
     Quit,
@@ -315,6 +330,48 @@ pub static BINDINGS: &[Binding] = &[
         None,
     ),
     b(
+        &[Key::Char('K')],
+        Action::DetailsUp,
+        GRAPH | COMPARE,
+        "scroll the details pane up",
+        None,
+    ),
+    b(
+        &[Key::Char('J')],
+        Action::DetailsDown,
+        GRAPH | COMPARE,
+        "scroll the details pane down",
+        None,
+    ),
+    b(
+        &[Key::Char('C')],
+        Action::CompareWith,
+        GRAPH,
+        "compare with another checkout (a path or git:REF)",
+        None,
+    ),
+    b(
+        &[Key::Char('n')],
+        Action::NextMatch,
+        COMPARE | DIFF,
+        "next difference (revision; in the diff, changed lines)",
+        Some("next diff"),
+    ),
+    b(
+        &[Key::Char('N')],
+        Action::PrevMatch,
+        COMPARE | DIFF,
+        "previous difference",
+        None,
+    ),
+    b(
+        &[Key::Enter],
+        Action::ToggleSource,
+        COMPARE | DIFF,
+        "the two files side by side (and back)",
+        Some("diff"),
+    ),
+    b(
         &[Key::Char('P')],
         Action::Problems,
         GRAPH | SOURCE | HELP,
@@ -387,7 +444,7 @@ pub static BINDINGS: &[Binding] = &[
     b(
         &[Key::Char('?')],
         Action::Help,
-        GRAPH | SOURCE | PROBLEMS | DOCTOR | LOG,
+        GRAPH | SOURCE | PROBLEMS | COMPARE | DIFF | DOCTOR | LOG,
         "this help",
         Some("help"),
     ),
@@ -395,7 +452,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Key::Char('q'), Key::Esc],
         Action::Back,
         LISTS,
-        "back to the graph; quit from the graph (Esc first clears a search)",
+        "back one screen; quit from the first (Esc first clears a search)",
         Some("back/quit"),
     ),
     b(&[Key::Interrupt], Action::Quit, LISTS, "quit", None),

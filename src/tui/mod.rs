@@ -2,25 +2,30 @@
 //!
 //! [`state`] holds everything on screen and applies keys, [`view`] draws it (pure functions of
 //! the state, tested with ratatui's `TestBackend`), [`keys`] is the one key table behind the input
-//! handler, the help screen and the bottom bar. [`run`] owns the terminal: it restores it on exit
-//! and on panic. The library's core does not depend on this module.
+//! handler, the help screen and the bottom bar. [`compare`] is compare mode (its own state and
+//! view), [`watch`] reloads the project when its files change, and [`app`] runs a session: the
+//! event loop over the explorer, compare mode and the background work. [`with_terminal`] owns the
+//! terminal: it restores it on exit and on panic. The database side is [`repair`] (state),
+//! [`jobs`] (the worker that talks to the database), [`dbview`], [`doctor`] and [`dialog`]
+//! (views). The library's core does not depend on this module.
 
+pub mod app;
+pub mod compare;
 pub mod dbview;
 pub mod dialog;
 pub mod doctor;
 pub mod jobs;
 pub mod keys;
+pub mod operations;
 pub mod repair;
 pub mod state;
 pub mod view;
+pub mod watch;
 
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
-use std::time::Duration;
 
-use crossterm::event::{
-    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind, MouseButton, MouseEventKind,
-};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 
 use crate::diagnose::{self, Diagnostic, Expectations, Severity};
@@ -88,9 +93,11 @@ fn restore_terminal() {
     ratatui::restore();
 }
 
-/// Runs the explorer until the user quits; `jobs` serves the database side (see
-/// [`repair`]). The terminal is restored on return and on panic.
-pub fn run(state: &mut State, jobs: Option<&jobs::Jobs>) -> io::Result<()> {
+/// Runs `f` on the terminal in raw mode (alternate screen, mouse). The terminal is restored on
+/// return and on panic, before the panic message prints.
+pub fn with_terminal<T>(
+    f: impl FnOnce(&mut ratatui::DefaultTerminal) -> io::Result<T>,
+) -> io::Result<T> {
     if !available() {
         return Err(io::Error::other("the explorer needs a terminal"));
     }
@@ -101,83 +108,7 @@ pub fn run(state: &mut State, jobs: Option<&jobs::Jobs>) -> io::Result<()> {
         restore_terminal();
         previous(info);
     }));
-    let result = (|| {
-        execute!(io::stdout(), EnableMouseCapture)?;
-        let size = terminal.size()?;
-        state.resize(size.width, size.height);
-        event_loop(&mut terminal, state, jobs)
-    })();
+    let result = execute!(io::stdout(), EnableMouseCapture).and_then(|()| f(&mut terminal));
     restore_terminal();
     result
-}
-
-/// Hands the worker what the state asked for, and the state what the worker reported.
-/// Returns whether anything changed on screen.
-fn pump(state: &mut State, jobs: Option<&jobs::Jobs>) -> bool {
-    let Some(jobs) = jobs else { return false };
-    let mut changed = false;
-    while let Some(ev) = jobs.try_recv() {
-        state.on_job_event(ev);
-        changed = true;
-    }
-    for r in state.repair.take_requests() {
-        jobs.send(r);
-    }
-    changed
-}
-
-fn event_loop(
-    terminal: &mut ratatui::DefaultTerminal,
-    state: &mut State,
-    jobs: Option<&jobs::Jobs>,
-) -> io::Result<()> {
-    let mut dirty = true;
-    loop {
-        dirty |= pump(state, jobs);
-        if dirty {
-            terminal.draw(|f| view::draw(f, state))?;
-            dirty = false;
-        }
-        // Poll with a timeout rather than block: the worker's events are picked up each tick,
-        // and the spinner turns while it works.
-        let busy = state.repair.busy.is_some();
-        let tick = Duration::from_millis(if busy { 100 } else { 250 });
-        if !event::poll(tick)? {
-            if busy {
-                state.repair.tick();
-                dirty = true;
-            }
-            continue;
-        }
-        match event::read()? {
-            Event::Key(k) if k.kind != KeyEventKind::Release => {
-                if let Some(key) = Key::from_event(&k) {
-                    if state.handle_key(key) == Outcome::Quit {
-                        return Ok(());
-                    }
-                    dirty = true;
-                }
-            }
-            Event::Resize(w, h) => {
-                state.resize(w, h);
-                dirty = true;
-            }
-            Event::Mouse(m) => {
-                match m.kind {
-                    MouseEventKind::ScrollDown => state.wheel(3),
-                    MouseEventKind::ScrollUp => state.wheel(-3),
-                    MouseEventKind::Down(MouseButton::Left) if state.view == View::Graph => {
-                        if let Some(inner) = view::graph_inner(state.width, state.height)
-                            && inner.contains((m.column, m.row).into())
-                        {
-                            state.click_graph_line((m.row - inner.y) as usize);
-                        }
-                    }
-                    _ => continue,
-                }
-                dirty = true;
-            }
-            _ => {}
-        }
-    }
 }

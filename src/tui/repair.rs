@@ -105,6 +105,19 @@ impl Repair {
         self.target.as_ref().map(|t| t.url.backend)
     }
 
+    /// The project was reloaded: what was read refers to the old revisions, so it is read again
+    /// (the dialog, computed from the old graph, closes).
+    pub fn project_changed(&mut self) {
+        self.db = None;
+        self.rev_state.clear();
+        self.ghost_rows = 0;
+        self.dialog = None;
+        if self.configured() {
+            self.busy = Some("reading the database".into());
+            self.requests.push(Request::Load);
+        }
+    }
+
     /// Advances the spinner (the event loop calls this while busy).
     pub fn tick(&mut self) {
         self.tick = self.tick.wrapping_add(1);

@@ -105,6 +105,10 @@ pub struct State<'a> {
     pub source: Option<Source>,
     pub source_scroll: usize,
     pub help_scroll: usize,
+    /// First line of the details pane shown (reset when the selection changes).
+    pub details_scroll: usize,
+    /// The selected revision's upgrade operations (read when the selection changes).
+    pub operations: Option<super::operations::Operations>,
     /// Terminal size, as last reported.
     pub width: u16,
     pub height: u16,
@@ -149,6 +153,8 @@ impl<'a> State<'a> {
             source: None,
             source_scroll: 0,
             help_scroll: 0,
+            details_scroll: 0,
+            operations: None,
             width,
             height,
             status: None,
@@ -292,7 +298,7 @@ impl<'a> State<'a> {
         (first, last)
     }
 
-    fn rebuild_items(&mut self) {
+    pub(crate) fn rebuild_items(&mut self) {
         self.folds.sort_unstable();
         let keep = self.selected_row();
         let n = self.rows.len();
@@ -338,6 +344,14 @@ impl<'a> State<'a> {
     }
 
     fn selection_changed(&mut self) {
+        self.details_scroll = 0;
+        let rev = match self.selected_item() {
+            Some(Item::Row(r)) => self.rows[r].rev,
+            _ => None,
+        };
+        if self.operations.as_ref().map(|o| o.rev) != rev {
+            self.operations = rev.map(|x| super::operations::Operations::read(self.map, x));
+        }
         self.ancestry.fill(false);
         if let Some(Item::Row(r)) = self.selected_item() {
             let mut todo = vec![r];
@@ -431,6 +445,8 @@ impl<'a> State<'a> {
             View::Problems => self.problems_action(action),
             View::Source => self.source_action(action),
             View::Help => self.help_action(action),
+            // Compare mode has its own state (`super::compare`).
+            View::Compare | View::Diff => {}
             View::Doctor | View::Log => self.panel_action(action),
         }
         if action == Action::Quit {
@@ -513,6 +529,13 @@ impl<'a> State<'a> {
             }
             Action::Fold => self.toggle_fold(),
             Action::FoldAll => self.toggle_fold_all(),
+            Action::DetailsUp => self.details_scroll = self.details_scroll.saturating_sub(3),
+            Action::DetailsDown => {
+                let max = super::view::details_overflow(self);
+                self.details_scroll = (self.details_scroll + 3).min(max);
+            }
+            // Asking for the other side is the session's job (`super::app`).
+            Action::CompareWith => {}
             Action::Back | Action::Quit => return Outcome::Quit,
             _ => {}
         }
@@ -576,16 +599,10 @@ impl<'a> State<'a> {
     }
 
     fn help_action(&mut self, action: Action) {
-        let s = &mut self.help_scroll;
         match action {
-            Action::Up => *s = s.saturating_sub(1),
-            Action::Down => *s += 1,
-            Action::Top => *s = 0,
-            Action::PageUp => *s = s.saturating_sub(10),
-            Action::PageDown => *s += 10,
             Action::Problems => self.view = View::Problems,
             Action::Back => self.view = View::Graph,
-            _ => {}
+            _ => scroll_help(&mut self.help_scroll, action),
         }
     }
 
@@ -649,14 +666,7 @@ impl<'a> State<'a> {
 
     /// Recomputes the matches and moves to the first one at or after where the search started.
     fn update_matches(&mut self) {
-        let q = self.search.query.to_lowercase();
-        self.search.matches = if q.is_empty() {
-            Vec::new()
-        } else {
-            (0..self.rows.len())
-                .filter(|&r| self.haystacks[r].contains(&q))
-                .collect()
-        };
+        self.refresh_matches();
         let origin = self.search.origin;
         let to = self
             .search
@@ -667,6 +677,18 @@ impl<'a> State<'a> {
             .copied()
             .unwrap_or(origin);
         self.select_row(to);
+    }
+
+    /// Recomputes the matches of the kept query (the graph changed), selection untouched.
+    pub(crate) fn refresh_matches(&mut self) {
+        let q = self.search.query.to_lowercase();
+        self.search.matches = if q.is_empty() {
+            Vec::new()
+        } else {
+            (0..self.rows.len())
+                .filter(|&r| self.haystacks[r].contains(&q))
+                .collect()
+        };
     }
 
     fn next_match(&mut self, forward: bool) {
@@ -769,7 +791,20 @@ impl<'a> State<'a> {
                     .min(len.saturating_sub(1));
             }
             View::Help => self.help_scroll = self.help_scroll.saturating_add_signed(delta),
+            View::Compare | View::Diff => {}
             View::Doctor | View::Log => self.panel_scroll(delta),
         }
+    }
+}
+
+/// Moves a help screen's first line (the explorer's and compare mode's).
+pub(crate) fn scroll_help(s: &mut usize, action: Action) {
+    match action {
+        Action::Up => *s = s.saturating_sub(1),
+        Action::Down => *s += 1,
+        Action::Top => *s = 0,
+        Action::PageUp => *s = s.saturating_sub(10),
+        Action::PageDown => *s += 10,
+        _ => {}
     }
 }

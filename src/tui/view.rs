@@ -43,25 +43,23 @@ pub struct Areas {
 }
 
 pub fn areas(width: u16, height: u16) -> Option<Areas> {
+    screen_areas(width, height, 1, DETAILS_BELOW)
+}
+
+/// A screen of `header` lines, the graph and details panes (details `below` lines high when under
+/// the graph) and the bottom bar; `None` when too small.
+pub(crate) fn screen_areas(width: u16, height: u16, header: u16, below: u16) -> Option<Areas> {
     if width < MIN_WIDTH || height < MIN_HEIGHT {
         return None;
     }
     let full = Rect::new(0, 0, width, height);
     let [header, body, bar] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(header),
         Constraint::Min(1),
         Constraint::Length(1),
     ])
     .areas(full);
-    let (graph, details) = if width >= SIDE_BY_SIDE {
-        let [g, d] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
-            .areas(body);
-        (g, d)
-    } else {
-        let [g, d] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(DETAILS_BELOW)]).areas(body);
-        (g, d)
-    };
+    let [graph, details] = graph_and_details(body, below);
     Some(Areas {
         header,
         graph,
@@ -71,9 +69,56 @@ pub fn areas(width: u16, height: u16) -> Option<Areas> {
     })
 }
 
+/// The body split into the graph pane and the details pane: side by side on wide terminals,
+/// else the details (`below` lines high) under the graph.
+pub(crate) fn graph_and_details(body: Rect, below: u16) -> [Rect; 2] {
+    if body.width >= SIDE_BY_SIDE {
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body)
+    } else {
+        Layout::vertical([Constraint::Min(3), Constraint::Length(below)]).areas(body)
+    }
+}
+
 /// Rows of graph lines visible at this terminal size (inside the pane's border).
 pub fn graph_pane_height(width: u16, height: u16) -> usize {
     areas(width, height).map_or(1, |a| a.graph.height.saturating_sub(2) as usize)
+}
+
+/// How far the details pane can scroll: its wrapped lines beyond what fits.
+pub fn details_overflow(state: &State) -> usize {
+    let Some(a) = areas(state.width, state.height) else {
+        return 0;
+    };
+    let inner = Block::bordered().inner(a.details);
+    wrapped_height(&details_lines(state), inner.width).saturating_sub(inner.height as usize)
+}
+
+/// Lines `lines` take when word-wrapped at `width` columns, as the panes wrap them (greedy, a
+/// word longer than the line is cut), to bound scrolling.
+pub(crate) fn wrapped_height(lines: &[Line], width: u16) -> usize {
+    let w = usize::from(width.max(1));
+    lines
+        .iter()
+        .map(|l| {
+            let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+            let (mut rows, mut used) = (1, 0);
+            for word in text.split(' ') {
+                let n = word.chars().count();
+                let need = if used == 0 { n } else { used + 1 + n };
+                if need <= w {
+                    used = need;
+                } else if n <= w {
+                    rows += 1;
+                    used = n;
+                } else {
+                    // Cut into full lines; the rest starts the next one.
+                    rows += usize::from(used > 0) + (n - 1) / w;
+                    used = n - (n - 1) / w * w;
+                }
+            }
+            rows
+        })
+        .sum()
 }
 
 /// The graph pane's inner area, for mapping mouse clicks.
@@ -104,7 +149,9 @@ pub fn draw(frame: &mut Frame, state: &State) {
         }
         View::Source => draw_source(frame, state, a.body),
         View::Problems => draw_problems(frame, state, a.body),
-        View::Help => draw_help(frame, state, a.body),
+        View::Help => draw_help(frame, help_lines(), state.help_scroll, a.body),
+        // Drawn by `super::compare::view` from its own state.
+        View::Compare | View::Diff => {}
         View::Doctor => doctor::draw(frame, state, a.body),
         View::Log => dbview::draw_log(frame, state, a.body),
     }
@@ -114,7 +161,7 @@ pub fn draw(frame: &mut Frame, state: &State) {
     draw_bar(frame, state, a.bar);
 }
 
-fn plural(n: usize, what: &str) -> String {
+pub(crate) fn plural(n: usize, what: &str) -> String {
     if n == 1 {
         format!("{n} {what}")
     } else {
@@ -165,7 +212,7 @@ fn draw_header(frame: &mut Frame, state: &State, area: Rect) {
     );
 }
 
-fn node_char(row: &GraphRow, glyphs: GlyphSet) -> char {
+pub(crate) fn node_char(row: &GraphRow, glyphs: GlyphSet) -> char {
     let head = row
         .marks
         .iter()
@@ -180,7 +227,12 @@ fn node_char(row: &GraphRow, glyphs: GlyphSet) -> char {
     }
 }
 
-fn lane_spans(cells: &[Cell], width: usize, glyphs: GlyphSet, node: char) -> Vec<Span<'static>> {
+pub(crate) fn lane_spans(
+    cells: &[Cell],
+    width: usize,
+    glyphs: GlyphSet,
+    node: char,
+) -> Vec<Span<'static>> {
     let mut spans = Vec::with_capacity(width);
     for c in cells.iter().take(width) {
         let ch = c.glyph.to_char_with_node(glyphs, node);
@@ -356,11 +408,11 @@ fn draw_graph(frame: &mut Frame, state: &State, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn relative<'p>(path: &'p Path, root: &Path) -> &'p Path {
+pub(crate) fn relative<'p>(path: &'p Path, root: &Path) -> &'p Path {
     path.strip_prefix(root).unwrap_or(path)
 }
 
-fn severity_style(s: Severity) -> Style {
+pub(crate) fn severity_style(s: Severity) -> Style {
     match s {
         Severity::Error => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         Severity::Warning => Style::new().fg(Color::Yellow),
@@ -368,14 +420,14 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
-fn field(name: &str, value: String) -> Line<'static> {
+pub(crate) fn field(name: &str, value: String) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("{name:<9}"), Style::new().fg(Color::DarkGray)),
         Span::raw(value),
     ])
 }
 
-fn list(v: &[String]) -> String {
+pub(crate) fn list(v: &[String]) -> String {
     if v.is_empty() {
         "—".to_string()
     } else {
@@ -445,6 +497,8 @@ pub fn details_lines(state: &State) -> Vec<Line<'static>> {
             lines.push(field("created", created));
         }
     }
+    // The database first: with one connected, it is what the repair is about.
+    lines.extend(dbview::details(state, r));
     let diags = &state.row_diagnostics[r];
     if !diags.is_empty() {
         lines.push(Line::raw(""));
@@ -464,16 +518,49 @@ pub fn details_lines(state: &State) -> Vec<Line<'static>> {
             ));
         }
     }
-    lines.extend(dbview::details(state, r));
+    if let Some(ops) = state.operations.as_ref().filter(|o| Some(o.rev) == row.rev) {
+        lines.extend(ops.lines());
+    }
     lines
 }
 
 fn draw_details(frame: &mut Frame, state: &State, area: Rect) {
-    let block = Block::new().borders(Borders::ALL).title(" details ");
+    draw_scrolled(
+        frame,
+        " details ",
+        details_lines(state),
+        state.details_scroll,
+        area,
+    );
+}
+
+/// A bordered pane of wrapped lines from line `scroll` on; the title says when there is more.
+pub(crate) fn draw_scrolled(
+    frame: &mut Frame,
+    title: &str,
+    lines: Vec<Line<'static>>,
+    scroll: usize,
+    area: Rect,
+) {
+    let visible = area.height.saturating_sub(2) as usize;
+    let total = wrapped_height(&lines, area.width.saturating_sub(2));
+    let scroll = scroll.min(total.saturating_sub(visible));
+    let title = if scroll > 0 || total > visible {
+        let more = if scroll + visible < total {
+            "↓ J"
+        } else {
+            "end, K ↑"
+        };
+        format!("{title}({more}) ")
+    } else {
+        title.to_string()
+    };
+    let block = Block::new().borders(Borders::ALL).title(title);
     frame.render_widget(
-        Paragraph::new(details_lines(state))
+        Paragraph::new(lines)
             .block(block)
-            .wrap(Wrap { trim: false }),
+            .wrap(Wrap { trim: false })
+            .scroll((scroll.min(u16::MAX as usize) as u16, 0)),
         area,
     );
 }
@@ -613,23 +700,28 @@ fn draw_problems(frame: &mut Frame, state: &State, area: Rect) {
     }
 }
 
-/// The help screen's lines, generated from the key table the input handler uses.
-pub fn help_lines() -> Vec<Line<'static>> {
+/// The explorer's views, whose keys its help lists.
+pub const EXPLORER_VIEWS: [View; 6] = [
+    View::Graph,
+    View::Source,
+    View::Problems,
+    View::Help,
+    View::Doctor,
+    View::Log,
+];
+
+/// The key table's rows that work in any of `views`, each with the views it is limited to.
+pub fn key_lines(views: &[View]) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    let views = [
-        View::Graph,
-        View::Source,
-        View::Problems,
-        View::Help,
-        View::Doctor,
-        View::Log,
-    ];
     for b in BINDINGS {
         let in_views: Vec<&str> = views
             .iter()
             .filter(|v| b.applies_to(**v))
             .map(|v| v.title())
             .collect();
+        if in_views.is_empty() {
+            continue;
+        }
         let scope = if in_views.len() == views.len() {
             String::new()
         } else {
@@ -644,6 +736,12 @@ pub fn help_lines() -> Vec<Line<'static>> {
             Span::styled(scope, Style::new().fg(Color::DarkGray)),
         ]));
     }
+    lines
+}
+
+/// The help screen's lines, generated from the key table the input handler uses.
+pub fn help_lines() -> Vec<Line<'static>> {
+    let mut lines = key_lines(&EXPLORER_VIEWS);
     for (title, keys) in [
         ("While typing a search", SEARCH_KEYS),
         ("In a stamp or undo dialog", DIALOG_KEYS),
@@ -667,11 +765,9 @@ pub fn help_lines() -> Vec<Line<'static>> {
     lines
 }
 
-fn draw_help(frame: &mut Frame, state: &State, area: Rect) {
+pub(crate) fn draw_help(frame: &mut Frame, lines: Vec<Line<'static>>, scroll: usize, area: Rect) {
     let block = Block::new().borders(Borders::ALL).title(" keys ");
-    let lines = help_lines();
-    let scroll = state
-        .help_scroll
+    let scroll = scroll
         .min(lines.len().saturating_sub(1))
         .min(u16::MAX as usize) as u16;
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
@@ -729,13 +825,20 @@ fn draw_bar(frame: &mut Frame, state: &State, area: Rect) {
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         return;
     }
-    let db = state.repair.configured();
-    for (i, (k, what)) in keys::bar(state.view, db).into_iter().enumerate() {
+    spans.extend(key_spans(state.view, state.repair.configured()));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The bottom bar's keys for a view, from the key table (`database`: one is configured).
+pub(crate) fn key_spans(view: View, database: bool) -> Vec<Span<'static>> {
+    let key = Style::new().fg(Color::Black).bg(Color::Gray);
+    let mut spans = Vec::new();
+    for (i, (k, what)) in keys::bar(view, database).into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::raw("  "));
         }
         spans.push(Span::styled(k, key));
         spans.push(Span::raw(format!(" {what}")));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    spans
 }

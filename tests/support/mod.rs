@@ -8,6 +8,7 @@
 //! * [`cli`]: running the `migscope` binary.
 //! * [`compare`]: migscope output vs Alembic answers, error-code mapping.
 //! * [`harness`]: many graphs through both sides, failure reports.
+//! * [`tmux`]: the real binary in a private tmux server.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -18,4 +19,5 @@ pub mod generator;
 pub mod harness;
 pub mod model;
 pub mod oracle;
+pub mod tmux;
 pub mod venv;
