@@ -83,12 +83,14 @@ fn with_database(state: &mut State, project: &Arc<Project>, url: &str) -> Jobs {
         url: url.clone(),
         table: table.clone(),
         journal: None,
+        alembic: None,
     });
     let target = Target {
         url,
         source: "MIGSCOPE_BENCH_TUI_DB".into(),
         table,
         journal: None,
+        alembic: Err("not needed here".into()),
     };
     state.repair = Repair::connect(target, true);
     let t = Instant::now();

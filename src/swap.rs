@@ -13,7 +13,7 @@ pub struct Change {
     /// What the table must still hold (compared as multisets once locked).
     pub before: Vec<String>,
     pub after: Vec<String>,
-    /// `stamp` or `undo` (the journal's `action`).
+    /// `stamp`, `undo`, or Alembic's `upgrade`/`downgrade` (the journal's `action`).
     pub action: String,
     /// The command that asked for it (masked), for the journal.
     pub command: String,
@@ -62,6 +62,17 @@ pub async fn write(
     if steps.is_empty() {
         return Ok(steps);
     }
+    record(url, table, change, journal_path)?;
+    Ok(steps)
+}
+
+/// Appends `change` (made to `table` in `url`, by migscope or by Alembic) to the journal.
+pub fn record(
+    url: &DbUrl,
+    table: &VersionTable,
+    change: &Change,
+    journal_path: &Path,
+) -> Result<(), SwapError> {
     let entry = Entry {
         time: journal::now_utc(),
         action: change.action.clone(),
@@ -74,8 +85,7 @@ pub async fn write(
     journal::append(journal_path, &entry).map_err(|source| SwapError::Journal {
         path: journal_path.to_path_buf(),
         source,
-    })?;
-    Ok(steps)
+    })
 }
 
 /// The change that undoes the newest journaled change to this database and table:

@@ -12,6 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use migscope::alembic_run::AlembicCommand;
 use migscope::config::ConfigOptions;
 use migscope::db::{self, Db, VersionTable};
 use migscope::project::Project;
@@ -22,6 +23,7 @@ use migscope::tui::{self, Key, State, View, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use support::tmux::{self, Tmux};
+use support::venv;
 
 /// A copy of the demo project and database, and a state directory for the journal.
 struct Sandbox {
@@ -68,7 +70,20 @@ impl Sandbox {
             source: "--db".into(),
             table: VersionTable::default(),
             journal: Some(self.tmp.path().join("state/journal.jsonl")),
+            // The test venv's pinned Alembic (tests/support/venv.rs).
+            alembic: Ok(AlembicCommand {
+                program: vec![venv::alembic_python().into(), "-m".into(), "alembic".into()],
+                config: self.dir().join("alembic.ini"),
+                name: None,
+                cwd: self.dir(),
+            }),
         }
+    }
+
+    /// `text` with this sandbox's and the venv's paths replaced, for stable snapshots.
+    fn stable(&self, text: &str) -> String {
+        text.replace(&venv::alembic_python().display().to_string(), "<python>")
+            .replace(&self.tmp.path().display().to_string(), "<tmp>")
     }
 
     /// The version table's rows, read with sqlx.
@@ -102,6 +117,7 @@ impl Session {
             url: target.url.clone(),
             table: target.table.clone(),
             journal: target.journal.clone(),
+            alembic: target.alembic.clone().ok(),
         });
         let mut state = tui::state_for(project, &[], GlyphSet::Unicode, size);
         state.project = "<project>".into();
@@ -132,6 +148,17 @@ impl Session {
                 self.state.on_job_event(ev);
             }
         }
+    }
+
+    /// The doctor's suggested stamp, through its preview and confirmation; back to the graph.
+    fn doctor_stamp(&mut self) {
+        self.keys("D");
+        self.state.handle_key(Key::Enter);
+        self.state.handle_key(Key::Enter);
+        self.keys("cd22");
+        self.state.handle_key(Key::Enter);
+        self.settle();
+        self.keys("q");
     }
 
     fn keys(&mut self, keys: &str) {
@@ -442,18 +469,16 @@ fn upgrade_plan_dialog() {
     s.state.handle_key(Key::Esc);
 
     // After the doctor's stamp, the plan to the head runs the rest of the main line.
-    s.keys("D");
-    s.state.handle_key(Key::Enter);
-    s.state.handle_key(Key::Enter);
-    s.keys("cd22");
-    s.state.handle_key(Key::Enter);
-    s.settle();
+    s.doctor_stamp();
     assert_eq!(sb.rows(), ["cd2257cee794", "add_system_settings"]);
-    s.keys("q");
     s.select("a9b8c7d6e5f4");
     s.keys("u");
-    let d = s.state.repair.dialog.as_ref().expect("a plan dialog");
+    let d = s.state.repair.dialog.as_mut().expect("a plan dialog");
     assert!(d.refusal.is_none(), "{:?}", d.refusal);
+    let command = d.command.clone().expect("the Alembic command");
+    assert!(command.ends_with(" upgrade a9b8c7d6e5f4"), "{command}");
+    d.command = Some(sb.stable(&command));
+    let d = s.state.repair.dialog.as_ref().unwrap();
     let ids: Vec<&str> = d
         .steps
         .iter()
@@ -480,4 +505,43 @@ fn upgrade_plan_dialog() {
         first == "cd2257cee794" || first == "add_system_settings",
         "{first}"
     );
+}
+
+#[test]
+fn upgrade_runs_alembic_and_streams_its_log() {
+    let sb = Sandbox::new();
+    let mut s = Session::open(&sb, &sb.url(), false, (120, 34));
+    // Repair first (the doctor's stamp), then upgrade the main line to its head.
+    s.doctor_stamp();
+    s.select("a9b8c7d6e5f4");
+    s.keys("u");
+    s.state.handle_key(Key::Enter);
+    s.keys("a9b8");
+    s.state.handle_key(Key::Enter);
+    assert_eq!(s.state.view, View::Log, "the log opens while Alembic runs");
+    s.settle();
+    let log = s.state.repair.log.join("\n");
+    assert!(
+        log.contains("Running upgrade cd2257cee794 -> e3f4g5h6i7j8"),
+        "{log}"
+    );
+    assert!(log.contains("finished (exit code 0)"), "{log}");
+    // Alembic moved the database; the screen was refreshed from it.
+    let rows = sb.rows();
+    assert!(rows.contains(&"a9b8c7d6e5f4".to_string()), "{rows:?}");
+    let head = s
+        .state
+        .rows
+        .iter()
+        .position(|r| r.id == "a9b8c7d6e5f4")
+        .unwrap();
+    assert_eq!(s.state.row_db(head), Some(RowDb::Current));
+    insta::assert_snapshot!("alembic_log", s.render());
+    // The run is journaled; U does not pretend rewriting rows would undo it.
+    let journal = std::fs::read_to_string(sb.tmp.path().join("state/journal.jsonl")).unwrap();
+    assert!(journal.contains(r#""action":"upgrade""#), "{journal}");
+    s.keys("qU");
+    assert!(s.state.repair.dialog.is_none());
+    let status = s.state.status.clone().unwrap_or_default();
+    assert!(status.contains("alembic downgrade"), "{status}");
 }

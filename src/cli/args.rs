@@ -33,6 +33,10 @@ pub struct Cli {
     /// Explorer (no command): the database to show and repair
     #[command(flatten)]
     pub db: super::db::DbArgs,
+    /// Explorer (no command): how to run Alembic for u/d, as words split on whitespace (no
+    /// shell); default: $MIGSCOPE_ALEMBIC, then `alembic` on PATH
+    #[arg(long, value_name = "CMD")]
+    pub alembic_cmd: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::args::DataFormat;
 use super::{Cli, CmdResult, Failure, config_options, demo_dir};
+use migscope::alembic_run::AlembicCommand;
 use migscope::assess::{self, Route};
 use migscope::config::{ConfigOptions, ProjectConfig};
 use migscope::db::{self, Db, DbError, DbUrl, LocatedVersionTable, SqlStep, VersionState};
@@ -255,6 +256,22 @@ pub fn explorer(cli: &Cli) -> Result<(Project, ConfigOptions, Repair), Failure> 
     {
         return Ok((project, opts, Repair::default()));
     }
+    let config = project
+        .config
+        .ini_path
+        .as_ref()
+        .or(project.config.toml_path.as_ref());
+    let alembic = match config {
+        Some(c) => {
+            AlembicCommand::resolve(cli.alembic_cmd.as_deref(), c, cli.global.name.as_deref())
+                .map_err(|e| e.to_string())
+        }
+        None => Err(
+            "no alembic.ini or pyproject.toml was read (--dir only?): Alembic needs \
+                     the project's configuration; pass -c PATH"
+                .to_string(),
+        ),
+    };
     let repair = match locate(&cli.db, &project.config, demo.as_deref()) {
         Ok((url, source, table)) => Repair::connect(
             RepairTarget {
@@ -262,6 +279,7 @@ pub fn explorer(cli: &Cli) -> Result<(Project, ConfigOptions, Repair), Failure> 
                 source,
                 table: table.table,
                 journal: journal_file().ok(),
+                alembic,
             },
             read_only,
         ),

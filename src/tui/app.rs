@@ -58,6 +58,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                 url: t.url.clone(),
                 table: t.table.clone(),
                 journal: t.journal.clone(),
+                alembic: t.alembic.clone().ok(),
             })
         });
         let mut repair = repair;

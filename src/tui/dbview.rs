@@ -257,10 +257,13 @@ pub fn draw_log(frame: &mut Frame, state: &State, area: Rect) {
             Style::new().fg(Color::DarkGray),
         ));
     }
-    let scroll = state
-        .repair
-        .log_scroll
-        .min(lines.len().saturating_sub(1))
-        .min(u16::MAX as usize) as u16;
+    let room = block.inner(area).height as usize;
+    let last_page = lines.len().saturating_sub(room);
+    let scroll = if state.repair.log_follow {
+        last_page
+    } else {
+        state.repair.log_scroll.min(last_page)
+    };
+    let scroll = scroll.min(u16::MAX as usize) as u16;
     frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
 }

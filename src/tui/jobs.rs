@@ -13,6 +13,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread;
 use std::time::Duration;
 
+use crate::alembic_run::{self, AlembicCommand, Outcome, Verb};
 use crate::assess::{self, Assessment};
 use crate::db::{self, DbUrl, VersionState, VersionTable};
 use crate::evidence;
@@ -30,6 +31,8 @@ pub struct Context {
     pub table: VersionTable,
     /// Where writes are journaled (None: no state directory, writes are refused).
     pub journal: Option<PathBuf>,
+    /// How to run the project's Alembic (None: it could not be found; runs are refused).
+    pub alembic: Option<AlembicCommand>,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +43,24 @@ pub enum Request {
     Load,
     /// Swap the version rows and journal the change.
     Write(Change),
+    /// Run `alembic upgrade|downgrade target` from the rows `before`, streaming its output;
+    /// the rows it leaves are read back and journaled.
+    Run {
+        verb: Verb,
+        target: String,
+        before: Vec<String>,
+    },
+}
+
+/// A finished Alembic run.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub verb: Verb,
+    pub target: String,
+    pub outcome: Outcome,
+    pub before: Vec<String>,
+    /// The rows afterwards (Err: reading them back failed).
+    pub after: Result<Vec<String>, String>,
 }
 
 /// The database as last read, with everything derived from it.
@@ -69,6 +90,10 @@ pub enum Event {
     Loaded(Box<Result<Loaded, String>>),
     /// Err: nothing written (or written but not journaled: the message says which).
     Written(Result<Written, String>),
+    /// One line of Alembic's output (URLs masked).
+    Line(String),
+    /// Err: Alembic could not be started.
+    Ran(Result<Ran, String>),
 }
 
 /// The worker and its two channels. Dropping it closes the request channel; the worker ends
@@ -149,6 +174,17 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
                     .clone();
                 Event::Loaded(Box::new(load(&rt, &ctx, ops)))
             }
+            Request::Run {
+                verb,
+                target,
+                before,
+            } => {
+                let _ = events.send(Event::Busy(format!(
+                    "running alembic {} {target}",
+                    verb.as_str()
+                )));
+                Event::Ran(run(&rt, &ctx, &events, verb, target, before))
+            }
             Request::Write(change) => {
                 let _ = events.send(Event::Busy(format!("writing {}", ctx.table)));
                 Event::Written(write(&rt, &ctx, change))
@@ -180,6 +216,53 @@ fn load(
         ops,
         assessment,
         last_change,
+    })
+}
+
+/// Runs Alembic, streaming each line as an event, then reads the rows back and journals what
+/// changed (as `migscope upgrade` does).
+fn run(
+    rt: &tokio::runtime::Runtime,
+    ctx: &Context,
+    events: &Sender<Event>,
+    verb: Verb,
+    target: String,
+    before: Vec<String>,
+) -> Result<Ran, String> {
+    let cmd = ctx.alembic.as_ref().ok_or("Alembic was not found")?;
+    let outcome = alembic_run::run(cmd, verb, &target, false, &mut |_, line| {
+        let _ = events.send(Event::Line(db::mask_all(line)));
+    })
+    .map_err(|e| e.to_string())?;
+    let after = rt
+        .block_on(async {
+            let mut conn = db::Db::connect(&ctx.url).await?;
+            let s = conn.read_version_state(&ctx.table).await;
+            conn.close().await;
+            s
+        })
+        .map(|s| s.rows.unwrap_or_default())
+        .map_err(|e| e.to_string());
+    if let (Ok(rows), Some(journal)) = (&after, &ctx.journal)
+        && *rows != before
+    {
+        let change = Change {
+            before: before.clone(),
+            after: rows.clone(),
+            action: verb.as_str().into(),
+            command: format!("alembic {} {target} (explorer)", verb.as_str()),
+        };
+        // The run happened either way; a journal failure is reported with its outcome.
+        if let Err(e) = swap::record(&ctx.url, &ctx.table, &change, journal) {
+            let _ = events.send(Event::Line(e.to_string()));
+        }
+    }
+    Ok(Ran {
+        verb,
+        target,
+        outcome,
+        before,
+        after,
     })
 }
 

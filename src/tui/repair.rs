@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use crate::alembic_run::{self, AlembicCommand, Verb};
 use crate::assess;
 use crate::db::{self, Backend, DbUrl, VersionTable};
 use crate::plan::{self, Direction};
@@ -26,6 +27,8 @@ pub struct Target {
     pub source: String,
     pub table: VersionTable,
     pub journal: Option<PathBuf>,
+    /// How to run the project's Alembic, or why it cannot be run.
+    pub alembic: Result<AlembicCommand, String>,
 }
 
 /// A revision's (or ghost row's) state in the database.
@@ -68,6 +71,8 @@ pub struct Repair {
     pub doctor_scroll: usize,
     pub log: Vec<String>,
     pub log_scroll: usize,
+    /// The log shows its last lines as they arrive (until the user scrolls).
+    pub log_follow: bool,
     requests: Vec<Request>,
 }
 
@@ -224,6 +229,37 @@ impl State<'_> {
                 };
                 self.status = Some(note.clone());
                 self.repair.log.push(note.clone());
+                self.repair.notice = Some(note);
+                self.refresh();
+            }
+            Event::Line(line) => self.repair.log.push(line),
+            Event::Ran(result) => {
+                self.repair.busy = None;
+                let note = match result {
+                    Err(e) => format!("cannot run Alembic: {e}"),
+                    Ok(r) => {
+                        let how = match r.outcome.code {
+                            Some(c) => format!("exit code {c}"),
+                            None => "killed by a signal".into(),
+                        };
+                        let rows = match &r.after {
+                            Ok(after) => format!(
+                                "version rows: {} → {}",
+                                rows_text(&r.before),
+                                rows_text(after)
+                            ),
+                            Err(e) => format!("the rows could not be read back: {e}"),
+                        };
+                        let what = format!("alembic {} {}", r.verb.as_str(), r.target);
+                        if r.outcome.success {
+                            format!("{what} finished ({how}); {rows}")
+                        } else {
+                            format!("{what} FAILED ({how}; the log shows why); {rows}")
+                        }
+                    }
+                };
+                self.repair.log.push(note.clone());
+                self.status = Some(note.clone());
                 self.repair.notice = Some(note);
                 self.refresh();
             }
@@ -458,8 +494,17 @@ impl State<'_> {
             Direction::Upgrade => plan::upgrade(map, &rows, &target),
             Direction::Downgrade => plan::downgrade(map, &rows, &target),
         };
+        match self.repair.target.as_ref().map(|t| &t.alembic) {
+            Some(Ok(cmd)) => {
+                let argv = cmd.argv(verb_of(direction), &target, false);
+                dialog.command = Some(alembic_run::display_argv(&argv));
+            }
+            Some(Err(e)) => dialog.refusal = Some(format!("cannot run Alembic: {e}")),
+            None => {}
+        }
         match plan {
             Err(e) => dialog.refusal = Some(format!("Alembic refuses: {}", e.message())),
+            Ok(_) if dialog.refusal.is_some() => {}
             Ok(p) if p.revisions.is_empty() => {
                 dialog.refusal = Some(format!(
                     "nothing to {verb}: the database is already {} {target}",
@@ -505,6 +550,20 @@ impl State<'_> {
             return;
         };
         let rows = loaded.assessment.rows.clone();
+        if matches!(entry.action.as_str(), "upgrade" | "downgrade") {
+            let back = match entry.action.as_str() {
+                "upgrade" => "downgrade",
+                _ => "upgrade",
+            };
+            self.status = Some(format!(
+                "the last change was `{}`: Alembic changed the schema too, so rewriting the rows \
+                 would not undo it; run `alembic {back}` to {} instead ({} on that revision)",
+                entry.command,
+                rows_text(&entry.before),
+                &back[..1]
+            ));
+            return;
+        }
         let mut dialog = Dialog::new(
             Purpose::Undo {
                 time: entry.time.clone(),
@@ -587,12 +646,22 @@ impl State<'_> {
                 format!("{} (explorer)", assess::stamp_command(targets, *purge)),
             ),
             Purpose::Undo { .. } => ("undo", "migscope undo (explorer)".to_string()),
-            Purpose::Run { .. } => {
-                self.status = Some(
-                    "running Alembic from the explorer is not in this build: run it in a \
-                     shell, then R reads the database again"
-                        .into(),
-                );
+            Purpose::Run { direction, target } => {
+                let verb = verb_of(*direction);
+                self.repair.log.clear();
+                self.repair.log.push(format!(
+                    "alembic {} {target} from {}:",
+                    verb.as_str(),
+                    rows_text(&d.before)
+                ));
+                self.repair.log_follow = true;
+                self.repair.busy = Some(format!("running alembic {}", verb.as_str()));
+                self.repair.requests.push(Request::Run {
+                    verb,
+                    target: target.clone(),
+                    before: d.before,
+                });
+                self.view = View::Log;
                 return;
             }
         };
@@ -624,11 +693,24 @@ impl State<'_> {
     }
 
     pub(super) fn panel_scroll(&mut self, delta: isize) {
+        if self.view == View::Log && self.repair.log_follow {
+            // Scrolling starts from the last page the log showed (its pane: the body less borders).
+            let room = (self.height as usize).saturating_sub(4);
+            self.repair.log_scroll = self.repair.log.len().saturating_sub(room);
+            self.repair.log_follow = false;
+        }
         let s = match self.view {
             View::Log => &mut self.repair.log_scroll,
             _ => &mut self.repair.doctor_scroll,
         };
         *s = s.saturating_add_signed(delta).min(10_000);
+    }
+}
+
+fn verb_of(direction: Direction) -> Verb {
+    match direction {
+        Direction::Upgrade => Verb::Upgrade,
+        Direction::Downgrade => Verb::Downgrade,
     }
 }
 
