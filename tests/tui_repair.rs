@@ -519,6 +519,12 @@ fn upgrade_runs_alembic_and_streams_its_log() {
     s.keys("a9b8");
     s.state.handle_key(Key::Enter);
     assert_eq!(s.state.view, View::Log, "the log opens while Alembic runs");
+    // Quitting is held back while it runs.
+    assert_eq!(s.state.handle_key(Key::Char('q')), tui::Outcome::Continue);
+    assert_eq!(s.state.handle_key(Key::Char('q')), tui::Outcome::Continue);
+    let status = s.state.status.clone().unwrap_or_default();
+    assert!(status.contains("still running"), "{status}");
+    s.keys("L");
     s.settle();
     let log = s.state.repair.log.join("\n");
     assert!(

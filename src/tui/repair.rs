@@ -73,6 +73,9 @@ pub struct Repair {
     pub log_scroll: usize,
     /// The log shows its last lines as they arrive (until the user scrolls).
     pub log_follow: bool,
+    /// Alembic is running (quitting is held back, see [`State::guard_quit`]).
+    pub running: bool,
+    quit_warned: bool,
     requests: Vec<Request>,
 }
 
@@ -235,6 +238,8 @@ impl State<'_> {
             Event::Line(line) => self.repair.log.push(line),
             Event::Ran(result) => {
                 self.repair.busy = None;
+                self.repair.running = false;
+                self.repair.quit_warned = false;
                 let note = match result {
                     Err(e) => format!("cannot run Alembic: {e}"),
                     Ok(r) => {
@@ -655,6 +660,7 @@ impl State<'_> {
                     rows_text(&d.before)
                 ));
                 self.repair.log_follow = true;
+                self.repair.running = true;
                 self.repair.busy = Some(format!("running alembic {}", verb.as_str()));
                 self.repair.requests.push(Request::Run {
                     verb,
@@ -672,6 +678,24 @@ impl State<'_> {
             action: action.into(),
             command,
         }));
+    }
+
+    /// Quitting while Alembic runs would close its output pipes mid-migration: the first
+    /// attempt only warns; Ctrl-C after the warning quits anyway.
+    pub(super) fn guard_quit(&mut self, outcome: Outcome, key: Key) -> Outcome {
+        if outcome != Outcome::Quit || !self.repair.running {
+            return outcome;
+        }
+        if key == Key::Interrupt && self.repair.quit_warned {
+            return Outcome::Quit;
+        }
+        self.repair.quit_warned = true;
+        self.status = Some(
+            "Alembic is still running: quitting now could cut it off mid-migration; wait for it \
+             (Ctrl-C again quits anyway)"
+                .into(),
+        );
+        Outcome::Continue
     }
 
     /// Moves in the doctor or log panel.

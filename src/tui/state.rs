@@ -429,10 +429,11 @@ impl<'a> State<'a> {
             self.search = Search::default();
             return Outcome::Continue;
         }
-        match keys::action_for(self.view, key) {
+        let outcome = match keys::action_for(self.view, key) {
             Some(a) => self.apply(a),
             None => Outcome::Continue,
-        }
+        };
+        self.guard_quit(outcome, key)
     }
 
     pub fn apply(&mut self, action: Action) -> Outcome {
