@@ -5,6 +5,7 @@
 //! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
 
 pub mod alembic_run;
+pub mod assess;
 pub mod cache;
 pub mod compare;
 pub mod config;
@@ -24,4 +25,5 @@ pub mod render;
 pub mod revision;
 pub mod schema;
 pub mod stamp;
+pub mod swap;
 pub mod tui;
