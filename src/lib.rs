@@ -5,6 +5,7 @@
 //! and [`diagnose`], [`plan`] and [`render`] answer questions about it.
 
 pub mod alembic_run;
+pub mod assess;
 pub mod cache;
 pub mod compare;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod db;
 pub mod diagnose;
 pub mod discover;
 pub mod evidence;
+pub mod fix;
 pub mod gitsrc;
 pub mod graph;
 pub mod journal;
@@ -24,4 +26,5 @@ pub mod revert;
 pub mod revision;
 pub mod schema;
 pub mod stamp;
+pub mod swap;
 pub mod tui;

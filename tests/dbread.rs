@@ -235,17 +235,16 @@ fn without_git_it_says_so() {
     let sb = Sandbox::new();
     // An empty PATH: the git command cannot be found.
     let empty = tempfile::tempdir().unwrap();
-    let out = Command::new(support::cli::migscope_bin())
-        .args(["-c"])
-        .arg(sb.ini())
-        .args(["status", "--format", "json"])
-        .env("PATH", empty.path())
-        .env("MIGSCOPE_STATE_DIR", sb.state())
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGSCOPE_DATABASE_URL")
-        .output()
-        .unwrap();
-    let out = support::sandbox::Out::from(out);
+    let out = support::process::output(
+        Command::new(support::cli::migscope_bin())
+            .args(["-c"])
+            .arg(sb.ini())
+            .args(["status", "--format", "json"])
+            .env("PATH", empty.path())
+            .env("MIGSCOPE_STATE_DIR", sb.state())
+            .env_remove("DATABASE_URL")
+            .env_remove("MIGSCOPE_DATABASE_URL"),
+    );
     assert_eq!(out.code, Some(0), "{out:?}");
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let h = &v["unknown_history"][0];

@@ -19,7 +19,7 @@ use migscope::config::ConfigOptions;
 use migscope::db::{Db, VersionTable};
 use migscope::project::Project;
 use support::sandbox::{
-    Out, Sandbox, demo_src, rows_of, rt, run_in, sha256_like, sqlite_url, strs,
+    Out, Sandbox, demo_src, output, rows_of, rt, run_in, sha256_like, sqlite_url, strs,
 };
 use support::{generator, model, venv};
 
@@ -348,16 +348,14 @@ fn check_db_and_plan_from_current() {
 
 /// `alembic` from the pinned venv, on the sandbox's copy.
 fn alembic(sb: &Sandbox, args: &[&str]) -> Out {
-    let python = venv::alembic_python();
-    let out = Command::new(python)
-        .args(["-m", "alembic", "-c"])
-        .arg(sb.ini())
-        .args(args)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(sb.tmp.path())
-        .output()
-        .unwrap();
-    Out::from(out)
+    output(
+        Command::new(venv::alembic_python())
+            .args(["-m", "alembic", "-c"])
+            .arg(sb.ini())
+            .args(args)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(sb.tmp.path()),
+    )
 }
 
 #[test]

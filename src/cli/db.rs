@@ -15,22 +15,24 @@ use serde_json::json;
 
 use super::args::DataFormat;
 use super::{Cli, CmdResult, Failure, config_options, demo_dir};
-use migscope::config::ProjectConfig;
+use migscope::alembic_run::AlembicCommand;
+use migscope::assess::{self, Route};
+use migscope::config::{ConfigOptions, ProjectConfig};
 use migscope::db::{
     self, Db, DbError, DbUrl, LocatedVersionTable, SchemaScope, SqlStep, VersionState,
 };
 use migscope::diagnose::{Diagnostic, Severity};
 use migscope::evidence;
-use migscope::graph::{RevIdx, RevisionMap};
+use migscope::graph::RevisionMap;
 use migscope::journal::{self, Entry};
 use migscope::lost;
-use migscope::plan::{self, Direction};
-use migscope::preflight;
+use migscope::plan;
 use migscope::project::Project;
 use migscope::revert;
-use migscope::revision::ops::OpsReport;
 use migscope::schema::SchemaSnapshot;
 use migscope::stamp::{self, StampError};
+use migscope::swap;
+use migscope::tui::repair::{Repair, Target as RepairTarget};
 
 /// Where the database is.
 #[derive(Debug, Clone, Args)]
@@ -257,12 +259,74 @@ fn locate(
     Ok((url, source, table))
 }
 
+/// The explorer's project (with `--demo`, the work copy unless `--read-only`) and its
+/// database, found exactly as the other database commands find it. No URL anywhere: the
+/// explorer shows the graph alone; a URL that cannot be used: the header says why.
+pub fn explorer(cli: &Cli) -> Result<(Project, ConfigOptions, Repair), Failure> {
+    let read_only = cli.read_only;
+    let mut opts = config_options(cli)?;
+    let demo = demo_location(cli, !read_only)?;
+    if let Some(dir) = &demo {
+        opts.config = vec![dir.join("alembic.ini")];
+    }
+    let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
+    if demo.is_none()
+        && let Err(DbError::NoUrl { .. }) = db::choose_url(
+            cli.db.db.as_deref(),
+            |k| std::env::var(k).ok(),
+            Some(&project.config),
+        )
+    {
+        return Ok((project, opts, Repair::default()));
+    }
+    let config = project
+        .config
+        .ini_path
+        .as_ref()
+        .or(project.config.toml_path.as_ref());
+    let alembic = match config {
+        Some(c) => {
+            AlembicCommand::resolve(cli.alembic_cmd.as_deref(), c, cli.global.name.as_deref())
+                .map_err(|e| e.to_string())
+        }
+        None => Err(
+            "no alembic.ini or pyproject.toml was read (--dir only?): Alembic needs \
+                     the project's configuration; pass -c PATH"
+                .to_string(),
+        ),
+    };
+    let repair = match locate(&cli.db, &project.config, demo.as_deref()) {
+        Ok((url, source, table)) => Repair::connect(
+            RepairTarget {
+                url,
+                source,
+                table: table.table,
+                journal: journal_file().ok(),
+                alembic,
+            },
+            read_only,
+        ),
+        Err(Failure::Usage(e)) => Repair::failed(format!("{e:#}"), read_only),
+        Err(_) => Repair::failed("cannot locate the database".into(), read_only),
+    };
+    Ok((project, opts, repair))
+}
+
 /// `plan --from current`: the version table's rows (no table: no rows).
 pub fn current_rows(
     cli: &Cli,
     args: &DbArgs,
     config: &ProjectConfig,
 ) -> Result<Vec<String>, Failure> {
+    Ok(version_rows(cli, args, config)?.1)
+}
+
+/// The masked URL of the database and its version table's rows (no table: no rows).
+pub(super) fn version_rows(
+    cli: &Cli,
+    args: &DbArgs,
+    config: &ProjectConfig,
+) -> Result<(String, Vec<String>), Failure> {
     let demo = demo_location(cli, false)?;
     let (url, _, table) = locate(args, config, demo.as_deref())?;
     let rt = runtime()?;
@@ -274,7 +338,15 @@ pub fn current_rows(
             s
         })
         .map_err(db_failure)?;
-    Ok(state.rows.unwrap_or_default())
+    Ok((url.masked(), state.rows.unwrap_or_default()))
+}
+
+/// The masked URL `undo` would use, when one is configured.
+pub(super) fn masked_url(cli: &Cli, args: &DbArgs, config: &ProjectConfig) -> Option<String> {
+    let demo = demo_location(cli, false).ok()?;
+    locate(args, config, demo.as_deref())
+        .ok()
+        .map(|(url, _, _)| url.masked())
 }
 
 /// Explanations of the ids no file defines, from the git history of the project's directory.
@@ -300,76 +372,13 @@ pub(super) fn rows_text(rows: &[String]) -> String {
 
 // ---- status ------------------------------------------------------------------------------
 
-/// A plan's preflight, summarised.
-pub(super) struct Route {
-    /// The rows the upgrade starts from.
-    pub from: Vec<String>,
-    /// Err: Alembic refuses to plan (its message).
-    pub plan: Result<Vec<RevIdx>, String>,
-    /// `rev: message` of each conflict, certain ones first.
-    pub conflicts: Vec<(String, String, bool)>,
-    /// The first certain conflict.
-    pub failure: Option<(String, String)>,
-}
-
-fn route(
-    map: &RevisionMap,
-    from: &[String],
-    ops: &[Option<OpsReport>],
-    schema: &SchemaSnapshot,
-) -> Route {
-    route_to(map, from, Direction::Upgrade, "heads", ops, schema)
-}
-
-/// The plan `alembic upgrade|downgrade target` runs from `from`, and its preflight.
-pub(super) fn route_to(
-    map: &RevisionMap,
-    from: &[String],
-    direction: Direction,
-    target: &str,
-    ops: &[Option<OpsReport>],
-    schema: &SchemaSnapshot,
-) -> Route {
-    let planned = match direction {
-        Direction::Upgrade => plan::upgrade(map, from, target),
-        Direction::Downgrade => plan::downgrade(map, from, target),
-    };
-    match planned {
-        Err(e) => Route {
-            from: from.to_vec(),
-            plan: Err(e.message()),
-            conflicts: Vec::new(),
-            failure: None,
-        },
-        Ok(p) => {
-            let steps = preflight::preflight_plan(map, &p, ops, schema);
-            let failure = preflight::first_failure(&steps)
-                .map(|(i, c)| (map.rev(steps[i].rev).id.clone(), c.message.clone()));
-            let conflicts = steps
-                .iter()
-                .flat_map(|s| {
-                    s.conflicts
-                        .iter()
-                        .map(|c| (map.rev(s.rev).id.clone(), c.message.clone(), c.certain))
-                })
-                .collect();
-            Route {
-                from: from.to_vec(),
-                plan: Ok(p.revisions),
-                conflicts,
-                failure,
-            }
-        }
-    }
-}
-
 pub(super) fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
     json!({
         "from": r.from,
         "plan": r.plan.as_ref().map(|p| map.ids(p)).ok(),
         "error": r.plan.as_ref().err(),
-        "conflicts": r.conflicts.iter().map(|(rev, m, certain)| json!({"revision": rev, "message": m, "certain": certain})).collect::<Vec<_>>(),
-        "first_failure": r.failure.as_ref().map(|(rev, m)| json!({"revision": rev, "message": m})),
+        "conflicts": r.conflicts.iter().map(|c| json!({"revision": c.revision, "message": c.message, "certain": c.certain})).collect::<Vec<_>>(),
+        "first_failure": r.failure.as_ref().map(|c| json!({"revision": c.revision, "message": c.message})),
     })
 }
 
@@ -385,13 +394,17 @@ pub(super) fn write_route(
         Ok(p) => {
             writeln!(out, "{indent}runs: {}", map.ids(p).join(" "))?;
             match &r.failure {
-                Some((rev, m)) => writeln!(out, "{indent}predicted failure: {rev}: {m}")?,
+                Some(c) => writeln!(
+                    out,
+                    "{indent}predicted failure: {}: {}",
+                    c.revision, c.message
+                )?,
                 None => writeln!(out, "{indent}preflight: no conflict with the schema")?,
             }
-            for (rev, m, certain) in &r.conflicts {
-                if r.failure.as_ref() != Some(&(rev.clone(), m.clone())) {
-                    let may = if *certain { "" } else { " (may not run)" };
-                    writeln!(out, "{indent}  also: {rev}: {m}{may}")?;
+            for c in &r.conflicts {
+                if r.failure.as_ref() != Some(c) {
+                    let may = if c.certain { "" } else { " (may not run)" };
+                    writeln!(out, "{indent}  also: {}: {}{may}", c.revision, c.message)?;
                 }
             }
         }
@@ -438,57 +451,33 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
     let t_start = std::time::Instant::now();
     let (state, schema) = read_state_and_schema(&t)?;
     let t_db = std::time::Instant::now();
-    let table_exists = state.rows.is_some();
-    let rows = state.rows.clone().unwrap_or_default();
-    let report = stamp::rows_report(map, &rows);
-    let heads = map.heads();
-    let unknown: Vec<&String> = report
-        .rows
-        .iter()
-        .filter(|(_, r)| r.is_none())
-        .map(|(id, _)| id)
-        .collect();
-    let too_long: Vec<&String> = match state.column_length {
-        Some(max) => map
-            .revisions()
-            .iter()
-            .filter(|r| !r.phantom && r.id.chars().count() > max as usize)
-            .map(|r| &r.id)
-            .collect(),
-        None => Vec::new(),
-    };
-    let unknown_ids: Vec<String> = unknown.iter().map(|s| s.to_string()).collect();
-    let history = explain_unknown(&t.project.config, &unknown_ids);
-    let t_history = std::time::Instant::now();
-    // Status plans upgrades only.
+    // Status plans upgrades only: downgrade() bodies are not read.
     let ops = evidence::load_upgrade_ops(map);
     let t_ops = std::time::Instant::now();
-    let ev = evidence::graph_evidence(map, &ops, &schema);
-    let t_ev = std::time::Instant::now();
-    let suggestion = evidence::suggest_stamp(map, &ev);
-    let t_suggest = std::time::Instant::now();
-    let plain = route(map, &rows, &ops, &schema);
-    let suggested = suggestion.as_ref().map(|s| {
-        let ids = map.ids(&s.targets);
-        // Does a plain `stamp` give exactly these rows, or is --purge needed?
-        let plain_stamp = stamp::stamp(map, &rows, &ids, false);
-        let purge = !matches!(&plain_stamp, Ok(r) if sorted(&r.rows) == sorted(&ids));
-        let after_stamp = route(map, &ids, &ops, &schema);
-        // The stamp without the extra lines, to show why they are needed.
-        let main_only = (ids.len() > 1).then(|| route(map, &ids[..1], &ops, &schema));
-        (s, ids, purge, after_stamp, main_only)
-    });
+    let a = assess::assess(map, &state, &schema, &ops);
+    let t_assess = std::time::Instant::now();
+    let history = explain_unknown(&t.project.config, &a.unknown);
+    let t_history = std::time::Instant::now();
+    let table_exists = a.table_exists;
+    let rows = &a.rows;
+    let report = &a.report;
+    let heads = map.heads();
+    let unknown = &a.unknown;
+    let too_long = &a.too_long;
+    let plain = &a.upgrade;
+    let suggested = a
+        .suggested
+        .as_ref()
+        .map(|s| (&s.suggestion, &s.ids, s.purge, &s.after, &s.first_only));
 
     if std::env::var_os("MIGSCOPE_TIMING").is_some() {
         eprintln!(
-            "timing: status database {:?}, git history {:?}, operations {:?}, evidence {:?}, \
-             suggestion {:?}, plans {:?}",
+            "timing: status database {:?}, operations {:?}, evidence and plans {:?}, \
+             git history {:?}",
             t_db - t_start,
-            t_history - t_db,
-            t_ops - t_history,
-            t_ev - t_ops,
-            t_suggest - t_ev,
-            t_suggest.elapsed()
+            t_ops - t_db,
+            t_assess - t_ops,
+            t_history - t_assess
         );
     }
     match args.format {
@@ -506,7 +495,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     "head": r.is_some_and(|r| heads.contains(&r)),
                 })).collect::<Vec<_>>(),
                 "unknown_rows": unknown,
-                "unknown_history": unknown_ids.iter().zip(&history).map(|(id, h)| json!({
+                "unknown_history": unknown.iter().zip(&history).map(|(id, h)| json!({
                     "id": id,
                     "history": h,
                     "text": h.describe(),
@@ -514,10 +503,10 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                 "applied": map.ids(&report.applied),
                 "overlapping_rows": report.overlapping.iter().map(|(a, b)| json!({"row": a, "ancestor_row": b})).collect::<Vec<_>>(),
                 "too_long_ids": too_long,
-                "upgrade_heads": route_json(map, &plain),
+                "upgrade_heads": route_json(map, plain),
                 "suggestion": suggested.as_ref().map(|(s, ids, purge, route, main_only)| json!({
                     "targets": ids,
-                    "command": stamp_command(ids, *purge),
+                    "command": assess::stamp_command(ids, *purge),
                     "reasoning": s.reasoning,
                     "inconsistent": map.ids(&s.inconsistent),
                     "upgrade_after_stamp": route_json(map, route),
@@ -566,7 +555,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     ),
                 };
                 writeln!(out, "  {id}  {what}")?;
-                if let Some(h) = unknown_ids.iter().position(|u| u == id) {
+                if let Some(h) = unknown.iter().position(|u| u == id) {
                     writeln!(out, "    git history: {}", history[h].describe())?;
                 }
             }
@@ -576,7 +565,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     "  overlap: {b} is an ancestor of {a}; Alembic rejects a table holding both"
                 )?;
             }
-            for id in &too_long {
+            for id in too_long {
                 writeln!(
                     out,
                     "  warning: revision id {id} is longer than {table}.version_num ({} \
@@ -603,7 +592,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                 }
             )?;
             writeln!(out, "alembic upgrade heads from these rows:")?;
-            write_route(out, map, &plain, "  ")?;
+            write_route(out, map, plain, "  ")?;
             writeln!(out)?;
             writeln!(out, "Schema evidence:")?;
             match &suggested {
@@ -616,7 +605,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     for line in &s.reasoning {
                         writeln!(out, "  - {line}")?;
                     }
-                    writeln!(out, "  repair: {}", stamp_command(ids, *purge))?;
+                    writeln!(out, "  repair: {}", assess::stamp_command(ids, *purge))?;
                     if rows.iter().all(|r| ids.contains(r)) && rows.len() == ids.len() {
                         writeln!(out, "  (the table already holds exactly these rows)")?;
                     }
@@ -635,20 +624,6 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
         }
     }
     Ok(())
-}
-
-pub(super) fn sorted(v: &[String]) -> Vec<String> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
-}
-
-fn stamp_command(ids: &[String], purge: bool) -> String {
-    format!(
-        "migscope stamp {}{}",
-        if purge { "--purge " } else { "" },
-        ids.join(" ")
-    )
 }
 
 pub(super) fn plural(n: usize, what: &str) -> String {
@@ -775,39 +750,24 @@ fn write_rows(out: &mut dyn Write, t: &Target, state: &VersionState, c: &RowChan
         return Err(Failure::Findings);
     }
     let journal_path = journal_file()?;
+    let change = swap::Change {
+        before: c.before.to_vec(),
+        after: c.after.to_vec(),
+        action: c.action.to_string(),
+        command: command_line(),
+    };
     let rt = runtime()?;
-    let result = rt.block_on(async {
-        let mut conn = Db::connect(&t.url).await?;
-        let r = conn.replace_version_rows(table, c.before, c.after).await;
-        conn.close().await;
-        r
-    });
-    match result {
-        Ok(_) => {}
-        Err(e @ DbError::Changed { .. }) => {
+    let entry = match rt.block_on(swap::write(&t.url, table, &change, &journal_path)) {
+        Ok((_, entry)) => entry,
+        Err(e) if e.rows_changed() => {
             finish(out, "changed_since_preview", None, "")?;
             eprintln!("error: aborted: {e}");
             return Err(Failure::Findings);
         }
-        Err(e) => return Err(db_failure(e)),
-    }
-    let entry = Entry {
-        time: journal::now_utc(),
-        action: c.action.to_string(),
-        url: t.url.masked(),
-        version_table: table.to_string(),
-        before: c.before.to_vec(),
-        after: c.after.to_vec(),
-        command: command_line(),
+        Err(e) => return Err(Failure::Usage(anyhow::Error::new(e))),
     };
-    journal::append(&journal_path, &entry).with_context(|| {
-        format!(
-            "the change was written but journaling it to {} failed",
-            journal_path.display()
-        )
-    })?;
     let text = format!("Applied. Journal: {}", journal_path.display());
-    finish(out, "applied", Some(&entry), &text)
+    finish(out, "applied", entry.as_ref(), &text)
 }
 
 pub(super) fn read_state(t: &Target) -> Result<VersionState, Failure> {
@@ -868,12 +828,17 @@ pub fn stamp_cmd(cli: &Cli, args: &StampArgs, out: &mut dyn Write) -> CmdResult 
 }
 
 pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
+    // The newest journaled change to this project may be a graph fix (files, not rows).
+    if super::fix::undo_files(cli, args, out)? {
+        return Ok(());
+    }
     let t = target(cli, &args.db, !args.dry_run)?;
     let path = journal_file()?;
     let entries = journal::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let url = t.url.masked();
     let table = t.table.table.to_string();
-    let Some(last) = journal::last_for(&entries, &url, &table) else {
+    let Some((last, _)) = swap::undo_change(&entries, &t.url, &t.table.table, &command_line())
+    else {
         return Err(Failure::Usage(anyhow!(
             "nothing to undo: {} has no entry for {url} ({table})",
             path.display()

@@ -13,10 +13,11 @@ use clap::Args;
 
 use super::db::{
     self, DbArgs, Target, command_line, confirm, journal_file, plural, read_state,
-    read_state_and_schema, route_to, rows_text, write_route,
+    read_state_and_schema, rows_text, write_route,
 };
 use super::{Cli, CmdResult, Failure, config_options};
 use migscope::alembic_run::{self, AlembicCommand, Outcome, Stream, Verb};
+use migscope::assess;
 use migscope::db as mdb;
 use migscope::evidence;
 use migscope::graph::{RevIdx, RevisionMap};
@@ -104,7 +105,7 @@ pub fn run(cli: &Cli, args: &RunArgs, verb: Verb, out: &mut dyn Write) -> CmdRes
         Verb::Upgrade => evidence::load_upgrade_ops(map),
         Verb::Downgrade => evidence::load_ops(map),
     };
-    let route = route_to(map, &before, direction(verb), &args.target, &ops, &schema);
+    let route = assess::route_to(map, &before, direction(verb), &args.target, &ops, &schema);
     writeln!(out, "alembic {} {}:", verb.as_str(), args.target)?;
     write_route(out, map, &route, "  ")?;
     let plan = match &route.plan {
@@ -137,7 +138,10 @@ pub fn run(cli: &Cli, args: &RunArgs, verb: Verb, out: &mut dyn Write) -> CmdRes
     }
     out.flush()?;
     let question = match &route.failure {
-        Some((rev, _)) => format!("The preflight predicts a failure at {rev}. Run Alembic anyway?"),
+        Some(c) => format!(
+            "The preflight predicts a failure at {}. Run Alembic anyway?",
+            c.revision
+        ),
         None => "Run Alembic?".to_string(),
     };
     if !confirm(args.yes, &question)? {

@@ -2,31 +2,16 @@
 //! the `migscope` binary run against it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use migscope::db::{Db, VersionTable, parse_url};
 
 use super::cli::migscope_bin;
+pub use super::process::{Out, copy_dir, output};
 use super::venv;
 
 pub fn demo_src() -> PathBuf {
     venv::repo_root().join("assets/demo")
-}
-
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == "__pycache__" {
-            continue;
-        }
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 /// A temp dir holding a copy of the demo project and database, and a state dir.
@@ -70,43 +55,15 @@ impl Sandbox {
     }
 }
 
-pub struct Out {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 pub fn run_in(state: &Path, args: &[String]) -> Out {
-    let out = Command::new(migscope_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("MIGSCOPE_STATE_DIR", state)
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGSCOPE_DATABASE_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Out::from(out)
-}
-
-impl From<std::process::Output> for Out {
-    fn from(out: std::process::Output) -> Out {
-        Out {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
+    output(
+        Command::new(migscope_bin())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("MIGSCOPE_STATE_DIR", state)
+            .env_remove("DATABASE_URL")
+            .env_remove("MIGSCOPE_DATABASE_URL"),
+    )
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
