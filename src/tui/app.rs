@@ -2,8 +2,9 @@
 //! runs in the background (reloading a changed project, reading another checkout to compare).
 //!
 //! The explorer's state borrows the project it shows, so a reload leaves the loop, carries what the
-//! user was looking at over ([`Kept`]) and builds the state of the new project; compare mode owns
-//! its data and survives the reload.
+//! user was looking at over ([`Kept`]) and builds the state of the new project from the parts the
+//! watcher computed (project, diagnostics, rows and lanes); compare mode owns its data and
+//! survives the reload.
 
 use std::io;
 use std::sync::mpsc::{self, Receiver};
@@ -23,7 +24,7 @@ use crate::render::lanes::GlyphSet;
 
 use super::compare::CompareState;
 use super::keys::{self, Action, Key, View};
-use super::state::{Outcome, State};
+use super::state::{Graph, Outcome, State};
 use super::watch::{Kept, Reloaded, Watcher};
 use super::{view, with_terminal};
 
@@ -46,13 +47,15 @@ pub fn explore(project: Project, session: &Session) -> io::Result<()> {
             .watch
             .then(|| Watcher::spawn(&project, session.opts.clone(), session.branches.clone()));
         let mut diagnostics = super::diagnostics(&project, &session.branches);
+        let mut graph = Graph::of(&project.map);
         let mut project = project;
         let mut kept: Option<Kept> = None;
         let mut extras = Extras::default();
         loop {
             let size = term.size()?;
-            let mut state = State::new(
+            let mut state = State::with_graph(
                 &project.map,
+                graph,
                 super::project_root(&project),
                 diagnostics,
                 session.glyphs,
@@ -76,6 +79,7 @@ pub fn explore(project: Project, session: &Session) -> io::Result<()> {
                     drop(state);
                     project = r.project;
                     diagnostics = r.diagnostics;
+                    graph = r.graph;
                 }
             }
         }

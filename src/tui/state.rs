@@ -60,6 +60,20 @@ pub struct Source {
     pub highlight: Option<u32>,
 }
 
+/// The rows of a map's graph and their lane layout.
+pub struct Graph {
+    pub rows: Vec<GraphRow>,
+    pub layout: LaneLayout,
+}
+
+impl Graph {
+    pub fn of(map: &RevisionMap) -> Graph {
+        let rows = rows::graph_rows(map);
+        let layout = rows::layout(&rows);
+        Graph { rows, layout }
+    }
+}
+
 /// What the loop should do after a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -123,8 +137,20 @@ impl<'a> State<'a> {
         glyphs: GlyphSet,
         (width, height): (u16, u16),
     ) -> State<'a> {
-        let rows = rows::graph_rows(map);
-        let layout = rows::layout(&rows);
+        let graph = Graph::of(map);
+        Self::with_graph(map, graph, root, diagnostics, glyphs, (width, height))
+    }
+
+    /// [`State::new`] with the rows and lanes already computed (a reload builds them off the UI
+    /// thread: they are most of the cost).
+    pub fn with_graph(
+        map: &'a RevisionMap,
+        Graph { rows, layout }: Graph,
+        root: PathBuf,
+        diagnostics: Vec<Diagnostic>,
+        glyphs: GlyphSet,
+        (width, height): (u16, u16),
+    ) -> State<'a> {
         let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
             by_id.entry(r.id.as_str()).or_insert(i);

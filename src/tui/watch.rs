@@ -24,7 +24,7 @@ use crate::discover;
 use crate::project::Project;
 
 use super::keys::{Action, View};
-use super::state::{Item, State};
+use super::state::{Graph, Item, State};
 
 /// Shortest time between two polls.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(250);
@@ -206,10 +206,12 @@ impl Poller {
     }
 }
 
-/// A project read again after a change, with its diagnostics (both computed off the UI thread).
+/// A project read again after a change, with its diagnostics and graph rows (all computed off
+/// the UI thread).
 pub struct Reloaded {
     pub project: Project,
     pub diagnostics: Vec<Diagnostic>,
+    pub graph: Graph,
 }
 
 /// The background watcher; dropping it stops the thread at its next poll.
@@ -243,9 +245,11 @@ impl Watcher {
                                 poller = Poller::new(w);
                             }
                             let diagnostics = super::diagnostics(&project, &branches);
+                            let graph = Graph::of(&project.map);
                             Ok(Reloaded {
                                 project,
                                 diagnostics,
+                                graph,
                             })
                         }
                         Err(e) => Err(e.to_string()),
