@@ -254,3 +254,46 @@ fn without_git_it_says_so() {
         "{h}"
     );
 }
+
+/// `status` through the operations cache says exactly what it says without it, and the cache
+/// is really used (the run reports its hits).
+#[test]
+fn status_is_the_same_through_the_operations_cache() {
+    let sb = Sandbox::new();
+    let cache = sb.tmp.path().join("cache");
+    // The demo's files were just copied: let them age past the cache's settle time once.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let run = |cached: bool| {
+        let mut cmd = Command::new(support::cli::migscope_bin());
+        cmd.args([
+            "-c",
+            sb.ini().to_str().unwrap(),
+            "status",
+            "--format",
+            "json",
+        ])
+        .env("MIGSCOPE_STATE_DIR", sb.state())
+        .env("MIGSCOPE_TIMING", "1")
+        .env("MIGSCOPE_CACHE_MIN_FILES", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGSCOPE_DATABASE_URL");
+        if cached {
+            cmd.env("MIGSCOPE_CACHE_DIR", &cache);
+        } else {
+            cmd.env("MIGSCOPE_NO_CACHE", "1");
+        }
+        support::process::output(&mut cmd)
+    };
+    let fresh = run(false);
+    assert_eq!(fresh.code, Some(0), "{fresh:?}");
+    let first = run(true);
+    let second = run(true);
+    assert_eq!(first.stdout, fresh.stdout);
+    assert_eq!(second.stdout, fresh.stdout);
+    assert!(
+        second
+            .stderr
+            .contains("cache (upgrade-ops): 11 hits, 0 misses"),
+        "{second:?}"
+    );
+}

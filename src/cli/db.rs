@@ -22,12 +22,11 @@ use migscope::db::{
     self, Db, DbError, DbUrl, LocatedVersionTable, SchemaScope, SqlStep, VersionState,
 };
 use migscope::diagnose::{Diagnostic, Severity};
-use migscope::evidence;
 use migscope::graph::RevisionMap;
 use migscope::journal::{self, Entry};
 use migscope::lost;
 use migscope::plan;
-use migscope::project::Project;
+use migscope::project::{OpsScope, Project};
 use migscope::revert;
 use migscope::schema::SchemaSnapshot;
 use migscope::stamp::{self, StampError};
@@ -452,7 +451,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
     let (state, schema) = read_state_and_schema(&t)?;
     let t_db = std::time::Instant::now();
     // Status plans upgrades only: downgrade() bodies are not read.
-    let ops = evidence::load_upgrade_ops(map);
+    let ops = t.project.ops(OpsScope::Upgrade);
     let t_ops = std::time::Instant::now();
     let a = assess::assess(map, &state, &schema, &ops);
     let t_assess = std::time::Instant::now();
@@ -886,7 +885,7 @@ fn refuse_schema_undo(out: &mut dyn Write, t: &Target, last: &Entry, demo: bool)
         // Several downgrades: the order can decide whether they succeed.
         let (state, schema) = read_state_and_schema(t)?;
         let map = &t.project.map;
-        let ops = evidence::load_ops(map);
+        let ops = t.project.ops(OpsScope::Both);
         let rows = state.rows.unwrap_or_default();
         match revert::downgrade_order(map, &rows, &targets, &ops, &schema) {
             Some(order) => {
