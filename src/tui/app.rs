@@ -62,6 +62,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
             })
         });
         let mut repair = repair;
+        let mut fixes = super::fixes::Fixes::new(session.branches.clone());
         let mut kept: Option<Kept> = None;
         let mut extras = Extras::default();
         loop {
@@ -74,9 +75,14 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                 (size.width, size.height),
             );
             state.repair = std::mem::take(&mut repair);
+            state.project_ref = Some(&project);
+            state.fixes = std::mem::take(&mut fixes);
             if let Some(k) = kept.take() {
                 k.restore(&mut state);
-                state.status = Some("files changed: reloaded".into());
+                state.status = Some(match state.fixes.take_pending() {
+                    Some(fixed) => format!("{fixed}; reloaded"),
+                    None => "files changed: reloaded".into(),
+                });
             }
             let exit = event_loop(
                 term,
@@ -91,6 +97,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                 Exit::Reload(r) => {
                     kept = Some(Kept::of(&state));
                     repair = std::mem::take(&mut state.repair);
+                    fixes = std::mem::take(&mut state.fixes);
                     drop(state);
                     project = Arc::new(r.project);
                     diagnostics = r.diagnostics;
