@@ -309,7 +309,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Key::Enter],
         Action::ToggleSource,
         GRAPH | SOURCE,
-        "the revision's file (and back); on a missing revision: restore it from git",
+        "the revision's file (and back); on a ghost row: restore it",
         Some("file"),
     ),
     b(
@@ -407,7 +407,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Key::Char('U')],
         Action::Undo,
         GRAPH | DOCTOR,
-        "undo the last journaled change: a stamp of this database, or a graph fix",
+        "undo the last journaled stamp or graph fix",
         None,
     ),
     b(
@@ -428,14 +428,14 @@ pub static BINDINGS: &[Binding] = &[
         &[Key::Char('m')],
         Action::MergeHeads,
         GRAPH,
-        "merge every head: a merge revision (message, preview, then confirm)",
+        "merge every head into a new revision: preview, then confirm",
         None,
     ),
     b(
         &[Key::Char('r')],
         Action::Reparent,
         GRAPH,
-        "reparent this revision: pick its new parent in the graph, preview, confirm",
+        "reparent this revision onto parents picked in the graph",
         None,
     ),
     b(
@@ -456,7 +456,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Key::Char('R')],
         Action::Refresh,
         GRAPH | DOCTOR,
-        "read the database again; on a missing revision: restore it from git",
+        "read the database again; on a ghost row: restore it from git",
         None,
     ),
     b(

@@ -473,10 +473,12 @@ pub fn details_lines(state: &State) -> Vec<Line<'static>> {
         None => {
             lines.push(field("message", row.message.clone()));
             lines.push(field("children", list(&ids(&state.child_rows[r]))));
-            lines.push(field(
-                "restore",
-                "Enter or R: write its file back from git history".into(),
-            ));
+            if row.marks.contains(&Mark::Missing) {
+                lines.push(field(
+                    "restore",
+                    "Enter or R: write its file back from git history".into(),
+                ));
+            }
         }
         Some(x) => {
             let rev = state.map.rev(x);
