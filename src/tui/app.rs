@@ -311,6 +311,7 @@ fn event_loop(
                 };
                 if !s.search.editing
                     && s.repair.dialog.is_none()
+                    && !s.fixes.active()
                     && keys::action_for(s.view, key) == Some(Action::CompareWith)
                 {
                     extras.prompt = Some(String::new());

@@ -54,6 +54,11 @@ impl Fixes {
         }
     }
 
+    /// The merge prompt or the parent picker has the keys.
+    pub fn active(&self) -> bool {
+        self.prompt.is_some() || self.picker.is_some()
+    }
+
     /// The note of the last write, once (the project was reloaded after it).
     pub fn take_pending(&mut self) -> Option<String> {
         self.pending.take()
