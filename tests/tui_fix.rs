@@ -8,12 +8,17 @@ mod support;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use migscope::config::ConfigOptions;
+use migscope::db::{self, VersionTable};
+use migscope::fix::DbCheck;
 use migscope::project::Project;
 use migscope::render::lanes::GlyphSet;
 use migscope::tui::dialog::Stage;
+use migscope::tui::jobs::{Context, Jobs};
+use migscope::tui::repair::{Repair, Target};
 use migscope::tui::{self, Key, State, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -413,5 +418,78 @@ fn seed_repair_through_the_dialogs_in_tmux() {
         journal.matches("\"action\":\"fix\"").count(),
         2,
         "{journal}"
+    );
+}
+
+#[test]
+fn rewriting_applied_history_is_refused_with_a_database() {
+    let c = Copy::new();
+    let url = format!("sqlite:///{}", c.dir().join("demo.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_migscope"))
+        .arg("-c")
+        .arg(c.dir().join("alembic.ini"))
+        .args(["stamp", "--db", &url, "--purge", "cd2257cee794", "--yes"])
+        .env("MIGSCOPE_STATE_DIR", c.sb.state())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    // The explorer connected through the real worker, after its first read.
+    let mut opts = ConfigOptions::new(c.dir());
+    opts.config = vec![c.dir().join("alembic.ini")];
+    let project: &'static Arc<Project> =
+        Box::leak(Box::new(Arc::new(Project::load(&opts).unwrap())));
+    let target = Target {
+        url: db::parse_url(&url, &c.dir()).unwrap(),
+        source: "--db".into(),
+        table: VersionTable::default(),
+        journal: Some(c.sb.state().join("journal.jsonl")),
+        alembic: Err("not needed here".into()),
+    };
+    let jobs = Jobs::start(Context {
+        project: Arc::clone(project),
+        url: target.url.clone(),
+        table: target.table.clone(),
+        journal: target.journal.clone(),
+        alembic: None,
+    });
+    let mut s = tui::state_for(project, &[], GlyphSet::Unicode, (120, 40));
+    s.fixes.journal = target.journal.clone();
+    s.repair = Repair::connect(target, false);
+    let start = Instant::now();
+    while s.repair.busy.is_some() {
+        for r in s.repair.take_requests() {
+            jobs.send(r);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no database read"
+        );
+        if let Some(ev) = jobs.recv_timeout(Duration::from_millis(200)) {
+            s.on_job_event(ev);
+        }
+    }
+    assert!(s.repair.db.is_some(), "{:?}", s.repair.error);
+
+    // 9d4a6f0e2c15 is below the database's row: moving it is refused.
+    select(&mut s, "9d4a6f0e2c15");
+    keys(&mut s, "r");
+    select(&mut s, "3f1c9a2b7d40");
+    s.handle_key(Key::Enter);
+    let refusal = s.repair.dialog.as_ref().unwrap().refusal.clone().unwrap();
+    assert!(refusal.contains("has applied 9d4a6f0e2c15"), "{refusal}");
+    s.handle_key(Key::Esc);
+
+    // The orphan is not applied: its reparent is checked against the rows and allowed.
+    select(&mut s, ORPHAN);
+    keys(&mut s, "r");
+    s.handle_key(Key::Enter);
+    let d = s.repair.dialog.as_ref().unwrap();
+    assert!(d.refusal.is_none(), "{:?}", d.refusal);
+    let plan = s.fixes.plan().unwrap();
+    assert!(
+        matches!(&plan.db, DbCheck::Rows { rows, .. } if rows == &["cd2257cee794"]),
+        "{:?}",
+        plan.db
     );
 }
