@@ -474,7 +474,9 @@ impl<'a> State<'a> {
                     files.join(", "),
                     applied.after.heads.len()
                 );
+                // The status line gives way to the database's re-read; the doctor keeps it.
                 self.repair.log.push(note.clone());
+                self.repair.notice = Some(note.clone());
                 self.status = Some(format!("{note}; reloading"));
                 self.fixes.pending = Some(note);
             }
