@@ -153,11 +153,22 @@ fn bench(dir: &Path) {
         })
         .collect();
     let (med, _, max) = stats(polls);
+    let sweep = watched.snapshot();
+    let quick: Vec<Duration> = (0..20)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(watched.quick(&sweep));
+            t.elapsed()
+        })
+        .collect();
+    let (qmed, _, qmax) = stats(quick);
     println!(
-        "  watcher poll ({} files) median {} max {}",
-        watched.snapshot().files,
+        "  watcher: full sweep ({} files) median {} max {}; quick check median {} max {}",
+        sweep.files,
         ms(med),
-        ms(max)
+        ms(max),
+        ms(qmed),
+        ms(qmax)
     );
 
     // Where the state's time goes.

@@ -151,9 +151,32 @@ impl GitRepo {
             .collect())
     }
 
-    /// The contents of many objects in one `git cat-file --batch` process. `None` for an object
-    /// git does not have (or that is not a blob).
+    /// The contents of many objects, in order. `None` for an object git does not have (or that is
+    /// not a blob). Inflating objects is most of the work and git does it on one core per process,
+    /// so a long list is split over one `git cat-file --batch` per core.
     pub fn read_blobs(&self, oids: &[String]) -> Result<Vec<Option<Vec<u8>>>, GitError> {
+        const MIN_CHUNK: usize = 1000;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let parts = cores.min(oids.len() / MIN_CHUNK).max(1);
+        if parts == 1 {
+            return self.read_blobs_batch(oids);
+        }
+        let chunk = oids.len().div_ceil(parts);
+        std::thread::scope(|scope| {
+            let readers: Vec<_> = oids
+                .chunks(chunk)
+                .map(|c| scope.spawn(move || self.read_blobs_batch(c)))
+                .collect();
+            let mut all = Vec::with_capacity(oids.len());
+            for r in readers {
+                all.extend(r.join().expect("a git reader thread panicked")?);
+            }
+            Ok(all)
+        })
+    }
+
+    /// [`Self::read_blobs`] in one `git cat-file --batch` process.
+    fn read_blobs_batch(&self, oids: &[String]) -> Result<Vec<Option<Vec<u8>>>, GitError> {
         if oids.is_empty() {
             return Ok(Vec::new());
         }
@@ -615,15 +638,30 @@ fn list_files(
             unique.push(oid.clone());
         }
     }
-    let blobs = repo.read_blobs(&unique)?;
+    let mut blobs = repo.read_blobs(&unique)?;
+    // Each blob is moved into the last file that uses it (copied only for the others): a second
+    // copy of every file is most of a git side's memory and a good part of its time.
+    let mut uses = vec![0usize; unique.len()];
+    for (_, _, _, oid) in &listed {
+        uses[slot[oid.as_str()]] += 1;
+    }
     let files = listed
         .iter()
-        .map(|(li, rel, path, oid)| GitFile {
-            repo_path: path.clone(),
-            location: *li,
-            rel: rel.clone(),
-            oid: oid.clone(),
-            bytes: blobs[slot[oid.as_str()]].clone().unwrap_or_default(),
+        .map(|(li, rel, path, oid)| {
+            let k = slot[oid.as_str()];
+            uses[k] -= 1;
+            let bytes = if uses[k] == 0 {
+                blobs[k].take()
+            } else {
+                blobs[k].clone()
+            };
+            GitFile {
+                repo_path: path.clone(),
+                location: *li,
+                rel: rel.clone(),
+                oid: oid.clone(),
+                bytes: bytes.unwrap_or_default(),
+            }
         })
         .collect();
     Ok((files, warnings))

@@ -229,3 +229,28 @@ fn without_a_repository_or_a_trace_it_says_which() {
     let h = history_of(&sb);
     assert_eq!(h["history"]["kind"], "not_in_history", "{h}");
 }
+
+#[test]
+fn without_git_it_says_so() {
+    let sb = Sandbox::new();
+    // An empty PATH: the git command cannot be found.
+    let empty = tempfile::tempdir().unwrap();
+    let out = support::process::output(
+        Command::new(support::cli::migscope_bin())
+            .args(["-c"])
+            .arg(sb.ini())
+            .args(["status", "--format", "json"])
+            .env("PATH", empty.path())
+            .env("MIGSCOPE_STATE_DIR", sb.state())
+            .env_remove("DATABASE_URL")
+            .env_remove("MIGSCOPE_DATABASE_URL"),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let h = &v["unknown_history"][0];
+    assert_eq!(h["history"]["kind"], "no_git", "{h}");
+    assert!(
+        h["text"].as_str().unwrap().contains("cannot run git"),
+        "{h}"
+    );
+}

@@ -309,11 +309,22 @@ pub fn load_pair(
     project: &ConfigOptions,
     extra_branches: &[String],
 ) -> Result<Pair, SideError> {
+    let t0 = std::time::Instant::now();
     let (l, r) = rayon::join(
         || read_raw(Which::Left, left, project),
         || read_raw(Which::Right, right, project),
     );
-    Ok(finish_pair(l?, r?, extra_branches))
+    let t1 = std::time::Instant::now();
+    let pair = finish_pair(l?, r?, extra_branches);
+    if std::env::var_os("MIGSCOPE_TIMING").is_some() {
+        // Phase timings for benchmarking, on stderr so outputs stay comparable.
+        eprintln!(
+            "timing: read sides {:?}, parse and build {:?}",
+            t1 - t0,
+            t1.elapsed()
+        );
+    }
+    Ok(pair)
 }
 
 /// Reads `against` as LEFT and the working directory's project (found from `project`, exactly as

@@ -53,10 +53,19 @@ pub struct GraphRow {
     pub id: String,
     /// The revision this row shows; None for a ghost (missing) revision.
     pub rev: Option<RevIdx>,
-    pub labels: Vec<String>,
+    /// Shared with the map (thousands of rows carry the same inherited labels).
+    #[serde(serialize_with = "label_list")]
+    pub labels: std::sync::Arc<[String]>,
     pub marks: Vec<Mark>,
     pub message: String,
     pub parents: Vec<(String, EdgeKind)>,
+}
+
+fn label_list<S: serde::Serializer>(
+    labels: &std::sync::Arc<[String]>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    labels.as_ref().serialize(s)
 }
 
 /// Rows newest first: Alembic's history order when Alembic can give one, else a topological
@@ -104,7 +113,7 @@ pub fn graph_rows(map: &RevisionMap) -> Vec<GraphRow> {
             GraphRow {
                 id,
                 rev: None,
-                labels: Vec::new(),
+                labels: std::sync::Arc::from([]),
                 marks: vec![Mark::Missing],
                 message: "(no file defines this revision)".to_string(),
                 parents: Vec::new(),
@@ -164,7 +173,7 @@ fn row(map: &RevisionMap, r: RevIdx, main_base: Option<RevIdx>) -> GraphRow {
     GraphRow {
         id: rev.id.clone(),
         rev: Some(r),
-        labels: rev.labels.to_vec(),
+        labels: rev.labels.clone(),
         marks,
         message: rev.message.clone(),
         parents,

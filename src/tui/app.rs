@@ -2,8 +2,9 @@
 //! runs in the background (reloading a changed project, reading another checkout to compare).
 //!
 //! The explorer's state borrows the project it shows, so a reload leaves the loop, carries what the
-//! user was looking at over ([`Kept`]) and builds the state of the new project; compare mode owns
-//! its data and survives the reload.
+//! user was looking at over ([`Kept`]) and builds the state of the new project from the parts the
+//! watcher computed (project, diagnostics, rows and lanes); compare mode owns its data and
+//! survives the reload.
 
 use std::io;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use super::compare::CompareState;
 use super::jobs::{Context, Jobs, Request};
 use super::keys::{self, Action, Key, View};
 use super::repair::Repair;
-use super::state::{Outcome, State};
+use super::state::{Graph, Outcome, State};
 use super::watch::{Kept, Reloaded, Watcher};
 use super::{view, with_terminal};
 
@@ -50,6 +51,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
             .watch
             .then(|| Watcher::spawn(&project, session.opts.clone(), session.branches.clone()));
         let mut diagnostics = super::diagnostics(&project, &session.branches);
+        let mut graph = Graph::of(&project.map);
         // Shared with the database worker, which reads the database against it.
         let mut project = Arc::new(project);
         let jobs = repair.target.as_ref().map(|t| {
@@ -67,8 +69,9 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
         let mut extras = Extras::default();
         loop {
             let size = term.size()?;
-            let mut state = State::new(
+            let mut state = State::with_graph(
                 &project.map,
+                graph,
                 super::project_root(&project),
                 diagnostics,
                 session.glyphs,
@@ -106,6 +109,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                         j.send(Request::Project(Arc::clone(&project)));
                     }
                     repair.project_changed();
+                    graph = r.graph;
                 }
             }
         }

@@ -236,7 +236,7 @@ fn run(
     .map_err(|e| e.to_string())?;
     let after = rt
         .block_on(async {
-            let mut conn = db::Db::connect(&ctx.url).await?;
+            let mut conn = db::Db::connect_read_only(&ctx.url).await?;
             let s = conn.read_version_state(&ctx.table).await;
             conn.close().await;
             s

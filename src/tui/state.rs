@@ -63,6 +63,20 @@ pub struct Source {
     pub highlight: Option<u32>,
 }
 
+/// The rows of a map's graph and their lane layout.
+pub struct Graph {
+    pub rows: Vec<GraphRow>,
+    pub layout: LaneLayout,
+}
+
+impl Graph {
+    pub fn of(map: &RevisionMap) -> Graph {
+        let rows = rows::graph_rows(map);
+        let layout = rows::layout(&rows);
+        Graph { rows, layout }
+    }
+}
+
 /// What the loop should do after a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -132,6 +146,20 @@ impl<'a> State<'a> {
         glyphs: GlyphSet,
         (width, height): (u16, u16),
     ) -> State<'a> {
+        let graph = Graph::of(map);
+        Self::with_graph(map, graph, root, diagnostics, glyphs, (width, height))
+    }
+
+    /// [`State::new`] with the rows and lanes already computed (a reload builds them off the UI
+    /// thread: they are most of the cost).
+    pub fn with_graph(
+        map: &'a RevisionMap,
+        graph: Graph,
+        root: PathBuf,
+        diagnostics: Vec<Diagnostic>,
+        glyphs: GlyphSet,
+        (width, height): (u16, u16),
+    ) -> State<'a> {
         let mut s = State {
             map,
             project: root.display().to_string(),
@@ -168,7 +196,7 @@ impl<'a> State<'a> {
             project_ref: None,
             fixes: Fixes::default(),
         };
-        s.set_rows(rows::graph_rows(map));
+        s.set_graph(graph);
         s.selected = 0;
         s.selection_changed();
         s
@@ -177,9 +205,15 @@ impl<'a> State<'a> {
     /// Replaces the graph's rows (and everything derived from them), keeping the selected
     /// revision selected. Folds are dropped; a search is run again.
     pub fn set_rows(&mut self, rows: Vec<GraphRow>) {
+        let layout = rows::layout(&rows);
+        self.set_graph(Graph { rows, layout });
+    }
+
+    /// [`State::set_rows`] with the lanes already computed.
+    pub fn set_graph(&mut self, Graph { rows, layout }: Graph) {
         let keep = self.selected_row().map(|r| self.rows[r].id.clone());
         let map = self.map;
-        self.layout = rows::layout(&rows);
+        self.layout = layout;
         let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
             by_id.entry(r.id.as_str()).or_insert(i);

@@ -294,13 +294,7 @@ fn row_text(state: &State, r: usize, query: &str) -> Vec<Span<'static>> {
     spans.extend(highlighted(&row.id, query, id_style));
     if !row.labels.is_empty() {
         spans.push(Span::raw(" "));
-        // Long label lists are abbreviated here; the details pane lists them all.
-        let all = row.labels.join(", ");
-        let shown = if all.chars().count() > 24 && row.labels.len() > 1 {
-            format!("({} +{})", row.labels[0], row.labels.len() - 1)
-        } else {
-            format!("({all})")
-        };
+        let shown = label_text(&row.labels);
         spans.extend(highlighted(&shown, query, Style::new().fg(Color::Green)));
     }
     for m in &row.marks {
@@ -322,6 +316,16 @@ fn row_text(state: &State, r: usize, query: &str) -> Vec<Span<'static>> {
         spans.extend(highlighted(&row.message, query, Style::new()));
     }
     spans
+}
+
+/// A row's labels in parentheses; long lists are abbreviated (the details pane lists them all).
+pub(crate) fn label_text(labels: &[String]) -> String {
+    let all = labels.join(", ");
+    if all.chars().count() > 24 && labels.len() > 1 {
+        format!("({} +{})", labels[0], labels.len() - 1)
+    } else {
+        format!("({all})")
+    }
 }
 
 fn draw_graph(frame: &mut Frame, state: &State, area: Rect) {

@@ -3,9 +3,12 @@
 //! swaps it in keeping what the user was looking at ([`Kept`]).
 //!
 //! Polling, not inotify: the files this tool is for are often edited from Windows and read from WSL
-//! (`/mnt/c/...`), where change notifications do not arrive. A poll only lists the directories and
+//! (`/mnt/c/...`), where change notifications do not arrive. A full sweep lists the directories and
 //! reads each revision file's size and mtime (no file is opened), folded into an order-independent
-//! digest; its interval grows with its cost so that polling stays under 5% of one core.
+//! digest; its interval grows with its cost so that sweeping stays under 5% of one core (at 10,000
+//! files a sweep is tens of milliseconds). Between sweeps, every [`MIN_INTERVAL`] a quick check
+//! stats only the directories (files added, removed, renamed, or saved by rename) and the
+//! [`HOT`] most recently modified files (the ones being worked on, edited in place).
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -21,18 +24,28 @@ use crate::discover;
 use crate::project::Project;
 
 use super::keys::{Action, View};
-use super::state::{Item, State};
+use super::state::{Graph, Item, State};
 
 /// Shortest time between two polls.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(250);
-/// A poll may take at most 1/20 of the interval.
+/// A sweep may take at most 1/20 of the time between sweeps.
 const COST_FACTOR: u32 = 20;
+/// Files the quick check stats between sweeps.
+pub const HOT: usize = 32;
 
-/// What a poll sees of the watched files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a full sweep sees of the watched files.
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     pub files: usize,
     digest: u64,
+    /// The most recently modified files: (mtime in ns, path), at most [`HOT`].
+    hot: Vec<(u128, PathBuf)>,
+}
+
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Self) -> bool {
+        (self.files, self.digest) == (other.files, other.digest)
+    }
 }
 
 /// Where a project's revision files and configuration live.
@@ -58,6 +71,7 @@ impl Watched {
         let mut snap = Snapshot {
             files: 0,
             digest: 0,
+            hot: Vec::with_capacity(HOT),
         };
         for dir in &self.dirs {
             scan(dir, self.recursive, &mut snap);
@@ -69,6 +83,35 @@ impl Watched {
         }
         snap
     }
+
+    /// The quick check's digest: the metadata of the directories, the config files and the
+    /// sweep's hot files.
+    pub fn quick(&self, sweep: &Snapshot) -> u64 {
+        let hot = &sweep.hot;
+        let mut snap = Snapshot {
+            files: 0,
+            digest: 0,
+            hot: Vec::new(),
+        };
+        for p in self
+            .dirs
+            .iter()
+            .chain(&self.configs)
+            .chain(hot.iter().map(|h| &h.1))
+        {
+            if let Ok(meta) = std::fs::metadata(p) {
+                add(&mut snap, p.as_os_str().as_encoded_bytes(), &meta);
+            }
+        }
+        snap.digest ^ snap.files as u64
+    }
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> u128 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// Folds one file into the digest. Adding per-file hashes makes the digest independent of the
@@ -77,11 +120,7 @@ fn add(snap: &mut Snapshot, name: &[u8], meta: &std::fs::Metadata) {
     let mut h = DefaultHasher::new();
     name.hash(&mut h);
     meta.len().hash(&mut h);
-    if let Ok(t) = meta.modified()
-        && let Ok(d) = t.duration_since(UNIX_EPOCH)
-    {
-        d.as_nanos().hash(&mut h);
-    }
+    mtime_ns(meta).hash(&mut h);
     snap.files += 1;
     snap.digest = snap.digest.wrapping_add(h.finish());
 }
@@ -101,14 +140,78 @@ fn scan(dir: &Path, recursive: bool, snap: &mut Snapshot) {
             let mut full = dir.as_os_str().as_encoded_bytes().to_vec();
             full.extend_from_slice(name.as_encoded_bytes());
             add(snap, &full, &meta);
+            keep_if_hot(&mut snap.hot, mtime_ns(&meta), || e.path());
         }
     }
 }
 
-/// A project read again after a change, with its diagnostics (both computed off the UI thread).
+/// Keeps the [`HOT`] newest files; `path` is only built for a file that gets in.
+fn keep_if_hot(hot: &mut Vec<(u128, PathBuf)>, mtime: u128, path: impl FnOnce() -> PathBuf) {
+    if hot.len() < HOT {
+        hot.push((mtime, path()));
+        return;
+    }
+    if let Some(oldest) = hot.iter_mut().min_by_key(|h| h.0)
+        && oldest.0 < mtime
+    {
+        *oldest = (mtime, path());
+    }
+}
+
+/// When to look, and whether anything changed: quick checks every [`MIN_INTERVAL`], a full sweep
+/// when its cost allows.
+struct Poller {
+    watched: Watched,
+    full: Snapshot,
+    quick: u64,
+    sweep_every: Duration,
+    last_sweep: Instant,
+}
+
+impl Poller {
+    fn new(watched: Watched) -> Poller {
+        let mut p = Poller {
+            watched,
+            full: Snapshot {
+                files: 0,
+                digest: 0,
+                hot: Vec::new(),
+            },
+            quick: 0,
+            sweep_every: MIN_INTERVAL,
+            last_sweep: Instant::now(),
+        };
+        p.sweep();
+        p
+    }
+
+    fn sweep(&mut self) {
+        let t = Instant::now();
+        self.full = self.watched.snapshot();
+        self.sweep_every = MIN_INTERVAL.max(t.elapsed() * COST_FACTOR);
+        self.last_sweep = Instant::now();
+        self.quick = self.watched.quick(&self.full);
+    }
+
+    /// Whether the revision files changed since the last call. A quick check that sees something
+    /// (perhaps only an editor's swap file appearing) brings the sweep forward; the sweep decides.
+    fn changed(&mut self) -> bool {
+        let due = self.last_sweep.elapsed() >= self.sweep_every;
+        if !due && self.watched.quick(&self.full) == self.quick {
+            return false;
+        }
+        let before = self.full.clone();
+        self.sweep();
+        self.full != before
+    }
+}
+
+/// A project read again after a change, with its diagnostics and graph rows (all computed off
+/// the UI thread).
 pub struct Reloaded {
     pub project: Project,
     pub diagnostics: Vec<Diagnostic>,
+    pub graph: Graph,
 }
 
 /// The background watcher; dropping it stops the thread at its next poll.
@@ -123,33 +226,30 @@ impl Watcher {
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
-        let mut watched = Watched::of(project);
+        let watched = Watched::of(project);
         std::thread::Builder::new()
             .name("migscope-watch".into())
             .spawn(move || {
-                let mut last = watched.snapshot();
-                let mut interval = MIN_INTERVAL;
+                let mut poller = Poller::new(watched);
                 while !stopped.load(Ordering::Relaxed) {
-                    std::thread::sleep(interval);
-                    let t = Instant::now();
-                    let now = watched.snapshot();
-                    interval = MIN_INTERVAL.max(t.elapsed() * COST_FACTOR);
-                    if now == last {
+                    std::thread::sleep(MIN_INTERVAL);
+                    if !poller.changed() {
                         continue;
                     }
-                    last = now;
                     let msg = match Project::load(&opts) {
                         Ok(project) => {
                             let w = Watched::of(&project);
-                            if w.dirs != watched.dirs || w.configs != watched.configs {
+                            if w.dirs != poller.watched.dirs || w.configs != poller.watched.configs
+                            {
                                 // The configuration moved the versions directories.
-                                watched = w;
-                                last = watched.snapshot();
+                                poller = Poller::new(w);
                             }
                             let diagnostics = super::diagnostics(&project, &branches);
+                            let graph = Graph::of(&project.map);
                             Ok(Reloaded {
                                 project,
                                 diagnostics,
+                                graph,
                             })
                         }
                         Err(e) => Err(e.to_string()),
@@ -246,5 +346,46 @@ impl Kept {
             }
             view => s.view = view,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn quick_checks_see_hot_files_and_sweeps_see_the_rest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let write = |name: &str, text: &str| fs::write(dir.join(name), text).unwrap();
+        write("old.py", "revision = 'old'\n");
+        std::thread::sleep(Duration::from_millis(20));
+        for i in 0..(HOT + 8) {
+            write(&format!("r{i:02}.py"), "revision = 'x'\n");
+        }
+        let mut p = Poller::new(Watched {
+            dirs: vec![dir.clone()],
+            recursive: false,
+            configs: Vec::new(),
+        });
+        assert_eq!(p.full.files, HOT + 9);
+        assert!(!p.full.hot.iter().any(|h| h.1.ends_with("old.py")));
+        // No sweep due: only the quick check runs.
+        p.sweep_every = Duration::from_secs(3600);
+        assert!(!p.changed());
+        // An in-place edit of a recent file (the directory's mtime does not move).
+        write(&format!("r{:02}.py", HOT + 7), "revision = 'edited'\n");
+        assert!(p.changed());
+        p.sweep_every = Duration::from_secs(3600);
+        // An editor's swap file moves the directory's mtime: a sweep, but no change.
+        write(".r01.py.swp", "swap");
+        assert!(!p.changed());
+        p.sweep_every = Duration::from_secs(3600);
+        // An old file edited in place waits for the next sweep.
+        write("old.py", "revision = 'old, edited'\n");
+        assert!(!p.changed());
+        p.sweep_every = Duration::ZERO;
+        assert!(p.changed());
     }
 }

@@ -13,7 +13,7 @@ use crate::render::lanes::GlyphSet;
 use super::super::keys::View;
 use super::super::view::{
     Areas, MIN_HEIGHT, MIN_WIDTH, draw_help, draw_scrolled, field, key_lines, key_spans,
-    lane_spans, list, node_char, plural, screen_areas, severity_style, wrapped_height,
+    label_text, lane_spans, list, node_char, plural, screen_areas, severity_style, wrapped_height,
 };
 use super::sidebyside::RowKind;
 use super::{CompareState, DiffView, Mark};
@@ -205,7 +205,7 @@ fn draw_graph(frame: &mut Frame, s: &CompareState, area: Rect) {
             spans.push(Span::styled(row.id.clone(), id_style));
             if !row.labels.is_empty() {
                 spans.push(Span::styled(
-                    format!(" ({})", row.labels.join(", ")),
+                    format!(" {}", label_text(&row.labels)),
                     Style::new().fg(Color::Green),
                 ));
             }
