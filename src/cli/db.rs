@@ -276,7 +276,10 @@ pub fn explorer(cli: &Cli) -> Result<(Project, ConfigOptions, Repair), Failure> 
             Some(&project.config),
         )
     {
-        return Ok((project, opts, Repair::default()));
+        // No database, but `--read-only` still holds for the graph fixes.
+        let mut repair = Repair::default();
+        repair.read_only = read_only;
+        return Ok((project, opts, repair));
     }
     let config = project
         .config

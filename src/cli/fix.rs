@@ -340,18 +340,10 @@ pub fn undo_files(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> Result<boo
     let lines = journal::read_lines(&path)
         .map_err(|e| Failure::Usage(anyhow!("reading {}: {e}", path.display())))?;
     let key: PathBuf = fix::project_key(&project.config);
-    let Some((at, entry)) = fix::last_fix(&lines, &key) else {
+    let url = db::masked_url(cli, &args.db, &project.config);
+    let Some(entry) = fix::undoable_fix(&lines, &key, url.as_deref()) else {
         return Ok(false);
     };
-    // A newer change to this project's database is undone first.
-    if let Some(url) = db::masked_url(cli, &args.db, &project.config) {
-        let newer_rows = lines[at + 1..]
-            .iter()
-            .any(|l| matches!(l, journal::Line::Rows(e) if e.url == url));
-        if newer_rows {
-            return Ok(false);
-        }
-    }
     writeln!(
         out,
         "Undoing the {} of {} ({})",

@@ -673,6 +673,23 @@ pub fn last_fix(lines: &[journal::Line], project: &Path) -> Option<(usize, FixEn
     })
 }
 
+/// The fix `migscope undo` (and the explorer's `U`) reverts for `project`: its newest journaled
+/// fix, unless a change to the database at `db_url` (masked) was journaled after it (that one is
+/// undone first).
+pub fn undoable_fix(
+    lines: &[journal::Line],
+    project: &Path,
+    db_url: Option<&str>,
+) -> Option<FixEntry> {
+    let (at, entry) = last_fix(lines, project)?;
+    let newer_rows = db_url.is_some_and(|url| {
+        lines[at + 1..]
+            .iter()
+            .any(|l| matches!(l, journal::Line::Rows(e) if e.url == url))
+    });
+    (!newer_rows).then_some(entry)
+}
+
 /// Python identifiers Alembic accepts as revision ids here: no quote or backslash to escape.
 fn plain_id(id: &str) -> bool {
     !id.is_empty() && !id.contains(['\'', '"', '\\', '\n', '\r'])

@@ -64,6 +64,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
             })
         });
         let mut repair = repair;
+        let mut fixes = super::fixes::Fixes::new(session.branches.clone());
         let mut kept: Option<Kept> = None;
         let mut extras = Extras::default();
         loop {
@@ -77,9 +78,14 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                 (size.width, size.height),
             );
             state.repair = std::mem::take(&mut repair);
+            state.project_ref = Some(&project);
+            state.fixes = std::mem::take(&mut fixes);
             if let Some(k) = kept.take() {
                 k.restore(&mut state);
-                state.status = Some("files changed: reloaded".into());
+                state.status = Some(match state.fixes.take_pending() {
+                    Some(fixed) => format!("{fixed}; reloaded"),
+                    None => "files changed: reloaded".into(),
+                });
             }
             let exit = event_loop(
                 term,
@@ -94,6 +100,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                 Exit::Reload(r) => {
                     kept = Some(Kept::of(&state));
                     repair = std::mem::take(&mut state.repair);
+                    fixes = std::mem::take(&mut state.fixes);
                     drop(state);
                     project = Arc::new(r.project);
                     diagnostics = r.diagnostics;
@@ -308,6 +315,7 @@ fn event_loop(
                 };
                 if !s.search.editing
                     && s.repair.dialog.is_none()
+                    && !s.fixes.active()
                     && keys::action_for(s.view, key) == Some(Action::CompareWith)
                 {
                     extras.prompt = Some(String::new());

@@ -34,6 +34,10 @@ pub enum Purpose {
         direction: Direction,
         target: String,
     },
+    /// A graph fix (the plan is `state.fixes`'), as the `migscope` command it stands for.
+    Fix {
+        command: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +100,7 @@ fn heading(text: &str) -> Line<'static> {
     Line::styled(text.to_string(), Style::new().add_modifier(Modifier::BOLD))
 }
 
-fn field(name: &str, value: String, style: Style) -> Line<'static> {
+pub(super) fn field(name: &str, value: String, style: Style) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("{name:<9}"), Style::new().fg(Color::DarkGray)),
         Span::styled(value, style),
@@ -183,6 +187,9 @@ fn step_lines(map: &RevisionMap, steps: &[StepReport]) -> Vec<Line<'static>> {
 
 /// The dialog's body, top to bottom (scrolled by the view).
 pub fn dialog_lines(state: &State, d: &Dialog) -> Vec<Line<'static>> {
+    if let Purpose::Fix { .. } = d.purpose {
+        return super::fixes::dialog_lines(state, d);
+    }
     let mut lines = Vec::new();
     if let Some(t) = &state.repair.target {
         lines.push(field("database", t.url.masked(), Style::new()));

@@ -156,6 +156,10 @@ pub enum Action {
     Undo,
     Upgrade,
     Downgrade,
+    /// Graph fixes ([`super::fixes`]): a merge revision over every head.
+    MergeHeads,
+    /// Point the selected revision at other parents, picked in the graph.
+    Reparent,
 }
 
 impl Action {
@@ -305,7 +309,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Key::Enter],
         Action::ToggleSource,
         GRAPH | SOURCE,
-        "the revision's file (and back)",
+        "the revision's file (and back); on a ghost row: restore it",
         Some("file"),
     ),
     b(
@@ -403,7 +407,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Key::Char('U')],
         Action::Undo,
         GRAPH | DOCTOR,
-        "undo the last journaled stamp of this database",
+        "undo the last journaled stamp or graph fix",
         None,
     ),
     b(
@@ -418,6 +422,20 @@ pub static BINDINGS: &[Binding] = &[
         Action::Downgrade,
         GRAPH,
         "downgrade the database to this revision with Alembic: plan, then confirm",
+        None,
+    ),
+    b(
+        &[Key::Char('m')],
+        Action::MergeHeads,
+        GRAPH,
+        "merge every head into a new revision: preview, then confirm",
+        None,
+    ),
+    b(
+        &[Key::Char('r')],
+        Action::Reparent,
+        GRAPH,
+        "reparent this revision onto parents picked in the graph",
         None,
     ),
     b(
@@ -438,7 +456,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Key::Char('R')],
         Action::Refresh,
         GRAPH | DOCTOR,
-        "read the database again",
+        "read the database again; on a ghost row: restore it from git",
         None,
     ),
     b(
@@ -458,7 +476,7 @@ pub static BINDINGS: &[Binding] = &[
     b(&[Key::Interrupt], Action::Quit, LISTS, "quit", None),
 ];
 
-/// Keys while a stamp or undo dialog is open.
+/// Keys while a stamp, undo or fix dialog is open.
 pub static DIALOG_KEYS: &[(&str, &str)] = &[
     (
         "Enter",
@@ -467,6 +485,21 @@ pub static DIALOG_KEYS: &[(&str, &str)] = &[
     ("text", "the confirmation: type the characters it asks for"),
     ("↑/↓ PgUp/PgDn", "scroll the preview"),
     ("Esc", "cancel: nothing is written"),
+];
+
+/// Keys while picking a revision's new parents (`r`).
+pub static PICKER_KEYS: &[(&str, &str)] = &[
+    ("↑/↓ p c h / n", "move in the graph as usual"),
+    (
+        "Enter",
+        "reparent onto the marked revisions (none marked: the selected one)",
+    ),
+    (
+        "Space",
+        "mark / unmark the selected revision as another parent",
+    ),
+    ("l", "drop / keep the revision's branch label"),
+    ("Esc", "cancel"),
 ];
 
 /// Keys while typing a search query.

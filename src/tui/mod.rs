@@ -7,13 +7,14 @@
 //! event loop over the explorer, compare mode and the background work. [`with_terminal`] owns the
 //! terminal: it restores it on exit and on panic. The database side is [`repair`] (state),
 //! [`jobs`] (the worker that talks to the database), [`dbview`], [`doctor`] and [`dialog`]
-//! (views). The library's core does not depend on this module.
+//! (views); [`fixes`] plans graph fixes (merge, reparent, restore) through the same dialog. The library's core does not depend on this module.
 
 pub mod app;
 pub mod compare;
 pub mod dbview;
 pub mod dialog;
 pub mod doctor;
+pub mod fixes;
 pub mod jobs;
 pub mod keys;
 pub mod operations;
@@ -74,13 +75,16 @@ pub fn state_for<'p>(
     glyphs: GlyphSet,
     size: (u16, u16),
 ) -> State<'p> {
-    State::new(
+    let mut state = State::new(
         &project.map,
         project_root(project),
         diagnostics(project, extra_branches),
         glyphs,
         size,
-    )
+    );
+    state.project_ref = Some(project);
+    state.fixes = fixes::Fixes::new(extra_branches.to_vec());
+    state
 }
 
 /// Whether the explorer can run here (it needs a terminal on stdin and stdout).

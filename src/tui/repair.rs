@@ -651,6 +651,10 @@ impl State<'_> {
                 format!("{} (explorer)", assess::stamp_command(targets, *purge)),
             ),
             Purpose::Undo { .. } => ("undo", "migscope undo (explorer)".to_string()),
+            Purpose::Fix { command } => {
+                self.apply_fix(command);
+                return;
+            }
             Purpose::Run { direction, target } => {
                 let verb = verb_of(*direction);
                 self.repair.log.clear();

@@ -10,9 +10,11 @@ use std::path::PathBuf;
 
 use crate::diagnose::{Diagnostic, Severity};
 use crate::graph::RevisionMap;
+use crate::project::Project;
 use crate::render::lanes::{GlyphSet, LaneLayout};
 use crate::render::rows::{self, GraphRow, Mark};
 
+use super::fixes::Fixes;
 use super::keys::{self, Action, Key, View};
 use super::repair::Repair;
 
@@ -130,6 +132,10 @@ pub struct State<'a> {
     pub status: Option<String>,
     /// The database side: connection, marks, doctor, dialogs ([`super::repair`]).
     pub repair: Repair,
+    /// The whole project (its configuration), for graph fixes; None: fixes are unavailable.
+    pub project_ref: Option<&'a Project>,
+    /// Graph fixes: the merge prompt, the parent picker, the plan on screen ([`super::fixes`]).
+    pub fixes: Fixes,
 }
 
 impl<'a> State<'a> {
@@ -187,6 +193,8 @@ impl<'a> State<'a> {
             height,
             status: None,
             repair: Repair::default(),
+            project_ref: None,
+            fixes: Fixes::default(),
         };
         s.set_graph(graph);
         s.selected = 0;
@@ -458,6 +466,9 @@ impl<'a> State<'a> {
             self.search_key(key);
             return Outcome::Continue;
         }
+        if let Some(outcome) = self.fixes_key(key) {
+            return outcome;
+        }
         // Esc first clears a kept search; q always quits.
         if key == Key::Esc && self.view == View::Graph && !self.search.query.is_empty() {
             self.search = Search::default();
@@ -471,6 +482,9 @@ impl<'a> State<'a> {
     }
 
     pub fn apply(&mut self, action: Action) -> Outcome {
+        if self.fix_action(action) {
+            return Outcome::Continue;
+        }
         if action.needs_database() {
             self.database_action(action);
             return Outcome::Continue;

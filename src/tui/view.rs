@@ -307,6 +307,7 @@ fn row_text(state: &State, r: usize, query: &str) -> Vec<Span<'static>> {
         spans.push(Span::styled(format!("[{}]", m.label()), style));
     }
     spans.extend(dbview::row_marks(state, r));
+    spans.extend(super::fixes::row_marks(state, r));
     if !state.row_diagnostics[r].is_empty() && row.rev.is_some() {
         spans.push(Span::styled(" ⚠", Style::new().fg(Color::Red)));
     }
@@ -441,7 +442,7 @@ pub(crate) fn list(v: &[String]) -> String {
 
 /// The details pane's lines for the selection.
 pub fn details_lines(state: &State) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
+    let mut lines = super::fixes::picker_lines(state);
     let Some(item) = state.selected_item() else {
         lines.push(Line::raw("no revisions"));
         return lines;
@@ -476,6 +477,12 @@ pub fn details_lines(state: &State) -> Vec<Line<'static>> {
         None => {
             lines.push(field("message", row.message.clone()));
             lines.push(field("children", list(&ids(&state.child_rows[r]))));
+            if row.marks.contains(&Mark::Missing) {
+                lines.push(field(
+                    "restore",
+                    "Enter or R: write its file back from git history".into(),
+                ));
+            }
         }
         Some(x) => {
             let rev = state.map.rev(x);
@@ -748,7 +755,8 @@ pub fn help_lines() -> Vec<Line<'static>> {
     let mut lines = key_lines(&EXPLORER_VIEWS);
     for (title, keys) in [
         ("While typing a search", SEARCH_KEYS),
-        ("In a stamp or undo dialog", DIALOG_KEYS),
+        ("In a stamp, undo or fix dialog", DIALOG_KEYS),
+        ("While picking new parents (r)", keys::PICKER_KEYS),
     ] {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
@@ -780,6 +788,9 @@ pub(crate) fn draw_help(frame: &mut Frame, lines: Vec<Line<'static>>, scroll: us
 fn draw_bar(frame: &mut Frame, state: &State, area: Rect) {
     let key = Style::new().fg(Color::Black).bg(Color::Gray);
     let mut spans: Vec<Span> = Vec::new();
+    if !state.search.editing && super::fixes::draw_bar(frame, state, area) {
+        return;
+    }
     if state.search.editing {
         spans.push(Span::styled("/", Style::new().add_modifier(Modifier::BOLD)));
         spans.push(Span::raw(state.search.query.clone()));
