@@ -6,17 +6,23 @@
 //! missing. Frames are drawn into ratatui's `TestBackend` at 120×40 (the terminal's own output
 //! is not included).
 //!
+//! `MIGSCOPE_BENCH_TUI_DB=URL` connects the explorer to that database first (e.g. an empty
+//! SQLite file: every revision pending), to measure keys with the database side drawn.
+//!
 //! First frame = load the project (discover, read, build the map) + the explorer's state (rows,
 //! lanes, diagnostics, search index) + one draw. Key press = `handle_key` + one draw.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use migscope::config::ConfigOptions;
 use migscope::project::Project;
 use migscope::render::lanes::GlyphSet;
+use migscope::tui::jobs::{Context, Jobs};
+use migscope::tui::repair::{Repair, Target};
 use migscope::tui::{self, Key, State, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -67,16 +73,57 @@ fn draw(t: &mut Terminal<TestBackend>, s: &State) {
     black_box(t.backend().buffer());
 }
 
+/// Connects the explorer to `url` through its worker and waits for the first read, so the keys
+/// below are measured with the database's marks, header and details drawn too.
+fn with_database(state: &mut State, project: &Arc<Project>, url: &str) -> Jobs {
+    let url = migscope::db::parse_url(url, Path::new(".")).expect("MIGSCOPE_BENCH_TUI_DB");
+    let table = migscope::db::VersionTable::default();
+    let jobs = Jobs::start(Context {
+        project: Arc::clone(project),
+        url: url.clone(),
+        table: table.clone(),
+        journal: None,
+        alembic: None,
+    });
+    let target = Target {
+        url,
+        source: "MIGSCOPE_BENCH_TUI_DB".into(),
+        table,
+        journal: None,
+        alembic: Err("not needed here".into()),
+    };
+    state.repair = Repair::connect(target, true);
+    let t = Instant::now();
+    while state.repair.busy.is_some() {
+        for r in state.repair.take_requests() {
+            jobs.send(r);
+        }
+        if let Some(ev) = jobs.recv_timeout(Duration::from_millis(100)) {
+            state.on_job_event(ev);
+        }
+    }
+    let rows = state.repair.db.as_ref().map(|l| l.assessment.rows.len());
+    println!(
+        "  database read and assessed off the UI thread in {} ({rows:?} version rows; error: {:?})",
+        ms(t.elapsed()),
+        state.repair.error
+    );
+    jobs
+}
+
 fn bench(dir: &Path) {
     ensure(dir);
     // Warm the page cache once, as a user's second start would be.
     drop(load(dir));
 
     let t0 = Instant::now();
-    let project = load(dir);
+    let project: &'static Arc<Project> = Box::leak(Box::new(Arc::new(load(dir))));
     let t1 = Instant::now();
-    let mut state = tui::state_for(&project, &[], GlyphSet::Unicode, SIZE);
+    let mut state = tui::state_for(project, &[], GlyphSet::Unicode, SIZE);
     let t2 = Instant::now();
+    let _jobs = std::env::var("MIGSCOPE_BENCH_TUI_DB")
+        .ok()
+        .map(|url| with_database(&mut state, project, &url));
     let mut term = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
     draw(&mut term, &state);
     let t3 = Instant::now();
@@ -97,7 +144,7 @@ fn bench(dir: &Path) {
 
     println!("  peak RSS so far (VmHWM) {}", vm_hwm());
     // One poll of the file watcher (stat every revision file), warm.
-    let watched = tui::watch::Watched::of(&project);
+    let watched = tui::watch::Watched::of(project);
     let polls: Vec<Duration> = (0..20)
         .map(|_| {
             let t = Instant::now();
@@ -130,7 +177,7 @@ fn bench(dir: &Path) {
     let b = Instant::now();
     black_box(migscope::render::rows::layout(&rows));
     let c = Instant::now();
-    black_box(tui::diagnostics(&project, &[]));
+    black_box(tui::diagnostics(project, &[]));
     let d = Instant::now();
     println!(
         "  state: rows {} + lanes {} + diagnostics {} (+ indexes)",

@@ -18,8 +18,10 @@ For each N (default: 500 and 10000) the script does the following:
    alike. By default migscope runs K=10 times and alembic runs 10 times, or 3 times
    when N > 2000. Both commands run with cwd set to the project directory and
    `--config <dir>/alembic.ini` (alembic's `-c`).
+   migscope is timed twice per round: with its record cache (kept in <workdir>/cache;
+   the warm-up run fills it) and with MIGSCOPE_NO_CACHE=1, reading every file.
 4. It prints the median and minimum wall time of each tool and the alembic/migscope
-   ratio.
+   ratios, with and without the cache.
 
 migscope comes from `cargo build --release` (skipped with --no-build) and is
 expected at $CARGO_TARGET_DIR/release/migscope, by default target/release/migscope.
@@ -151,6 +153,10 @@ def bench_one(n: int, args, exe: Path, alembic: Path, workdir: Path) -> dict:
     else:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
 
+    # The record cache (used from 1,000 files) lives in the work dir, and is timed both ways.
+    env["MIGSCOPE_CACHE_DIR"] = str(workdir / "cache")
+    env.pop("MIGSCOPE_NO_CACHE", None)
+    cold_env = dict(env, MIGSCOPE_NO_CACHE="1")
     mig_cmd = [str(exe), "check", "--config", ini]
     ale_cmd = [str(alembic), "-c", ini, "heads"]
     k_mig = args.runs
@@ -174,14 +180,19 @@ def bench_one(n: int, args, exe: Path, alembic: Path, workdir: Path) -> dict:
             f"  migscope: {sorted(head_ids(mh.stdout))} (exit {mh.returncode})\n"
             "  The migscope timing may not reflect a full read of the project.")
 
-    mig_times, ale_times = [], []
+    mig_times, cold_times, ale_times = [], [], []
     for i in range(max(k_mig, k_ale)):
         # Alternate which tool goes first so neither one always follows the other.
-        order = [("m", mig_cmd), ("a", ale_cmd)] if i % 2 == 0 else [("a", ale_cmd), ("m", mig_cmd)]
+        order = [("m", mig_cmd), ("c", mig_cmd), ("a", ale_cmd)]
+        if i % 2:
+            order.reverse()
         for tag, cmd in order:
             if tag == "m" and i < k_mig:
                 t, _ = timed(cmd, proj, env)
                 mig_times.append(t)
+            elif tag == "c" and i < k_mig:
+                t, _ = timed(cmd, proj, cold_env)
+                cold_times.append(t)
             elif tag == "a" and i < k_ale:
                 t, rc = timed(cmd, proj, env)
                 if rc != 0:
@@ -193,11 +204,14 @@ def bench_one(n: int, args, exe: Path, alembic: Path, workdir: Path) -> dict:
         "n": n, "files": nfiles, "bytes": nbytes, "project": str(proj),
         "migscope": {"runs": len(mig_times), "median": statistics.median(mig_times),
                      "min": min(mig_times), "exit": m.returncode, "times": mig_times},
+        "migscope_nocache": {"runs": len(cold_times), "median": statistics.median(cold_times),
+                             "min": min(cold_times), "times": cold_times},
         "alembic": {"runs": len(ale_times), "median": statistics.median(ale_times),
                     "min": min(ale_times), "times": ale_times},
     }
     res["ratio_median"] = res["alembic"]["median"] / res["migscope"]["median"]
     res["ratio_min"] = res["alembic"]["min"] / res["migscope"]["min"]
+    res["ratio_nocache_median"] = res["alembic"]["median"] / res["migscope_nocache"]["median"]
     return res
 
 
@@ -210,11 +224,14 @@ def report(results: list[dict], args, alembic: Path) -> None:
     print(header)
     print("-" * len(header))
     for r in results:
-        for name, label in (("migscope", "migscope check"), ("alembic", "alembic heads")):
+        tools = (("migscope", "migscope check"), ("migscope_nocache", "  (no cache)"),
+                 ("alembic", "alembic heads"))
+        for name, label in tools:
             s = r[name]
             print(f"{r['n']:>7}  {label:<16} {s['runs']:>4} {fmt_s(s['median']):>10} {fmt_s(s['min']):>10}")
         print(f"{'':>7}  {'ratio alembic/migscope':<27}  median {r['ratio_median']:.1f}x, "
-              f"min {r['ratio_min']:.1f}x")
+              f"min {r['ratio_min']:.1f}x; without the cache median "
+              f"{r['ratio_nocache_median']:.1f}x")
 
 
 def main() -> int:

@@ -1,13 +1,12 @@
 //! Everything structurally wrong with a project, each finding with a stable code, a severity, the
 //! file and line to look at, and what to do about it.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use petgraph::algo::tarjan_scc;
 use serde::Serialize;
 
-use crate::graph::{RevIdx, RevisionMap};
+use crate::graph::{IdMap, RevIdx, RevisionMap};
 use crate::revision::{NormalizeError, ReadIssue, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -217,7 +216,7 @@ fn read_problems(c: &mut Collector) {
 }
 
 fn duplicates(c: &mut Collector) {
-    let mut by_id: HashMap<&str, Vec<RevIdx>> = HashMap::new();
+    let mut by_id: IdMap<&str, Vec<RevIdx>> = IdMap::default();
     for (i, r) in c.map.revisions().iter().enumerate() {
         by_id.entry(r.id.as_str()).or_default().push(i);
     }
@@ -341,7 +340,7 @@ fn cycles(c: &mut Collector) {
 }
 
 fn labels(c: &mut Collector) {
-    let mut seen: HashMap<&str, RevIdx> = HashMap::new();
+    let mut seen: IdMap<&str, RevIdx> = IdMap::default();
     for (r, rev) in c.map.revisions().iter().enumerate() {
         for label in &rev.own_labels {
             let span = c.span_of(r, Field::Labels);

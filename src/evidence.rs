@@ -223,9 +223,19 @@ pub fn report_evidence(report: Option<&OpsReport>, schema: &SchemaSnapshot) -> E
 
 /// Reads every revision's operations, in parallel (index: [`RevIdx`]).
 pub fn load_ops(map: &RevisionMap) -> Vec<Option<OpsReport>> {
+    load_with(map, ops::read_ops_file)
+}
+
+/// [`load_ops`] for `upgrade()` only (downgrades reported missing): what evidence and upgrade
+/// preflights need, for about two thirds of the parsing.
+pub fn load_upgrade_ops(map: &RevisionMap) -> Vec<Option<OpsReport>> {
+    load_with(map, ops::read_upgrade_ops_file)
+}
+
+fn load_with(map: &RevisionMap, read: fn(&std::path::Path) -> OpsReport) -> Vec<Option<OpsReport>> {
     (0..map.len())
         .into_par_iter()
-        .map(|i| Some(ops::read_ops_file(&map.record_of(i).path)))
+        .map(|i| Some(read(&map.record_of(i).path)))
         .collect()
 }
 

@@ -238,6 +238,69 @@ impl GitRepo {
         Ok(blobs)
     }
 
+    /// Files under `paths` (relative to the root) that some commit of any ref deleted, newest
+    /// first, each with the commit that still had it (the deleting commit's first parent).
+    pub fn deleted_files(&self, paths: &[PathBuf]) -> Result<Vec<(String, PathBuf)>, GitError> {
+        let out = self.on_paths(
+            &[
+                "-c",
+                "core.quotePath=false",
+                "log",
+                "--all",
+                "--diff-filter=D",
+                "--name-only",
+                "--format=@%H",
+            ],
+            paths,
+        )?;
+        let mut found = Vec::new();
+        let mut commit = "";
+        for line in std::str::from_utf8(&out).unwrap_or_default().lines() {
+            if let Some(c) = line.strip_prefix('@') {
+                commit = c;
+            } else if !line.is_empty() && !line.starts_with('"') {
+                found.push((format!("{commit}^"), PathBuf::from(line)));
+            }
+        }
+        Ok(found)
+    }
+
+    /// `git ARGS -- PATHS...` at the root.
+    fn on_paths(&self, args: &[&str], paths: &[PathBuf]) -> Result<Vec<u8>, GitError> {
+        let mut all: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        all.push(OsStr::new("--"));
+        all.extend(paths.iter().map(|p| p.as_os_str()));
+        git_checked(&self.root, &all)
+    }
+
+    /// `commit:path` of files under `paths` whose text contains `needle`, in every commit (of
+    /// any ref) that added or removed an occurrence of it, newest first.
+    pub fn files_mentioning(
+        &self,
+        needle: &str,
+        paths: &[PathBuf],
+    ) -> Result<Vec<(String, PathBuf)>, GitError> {
+        let pickaxe = format!("-S{needle}");
+        let out = self.on_paths(&["log", "--all", "--format=%H", pickaxe.as_str()], paths)?;
+        let mut found = Vec::new();
+        for commit in String::from_utf8_lossy(&out).lines() {
+            // The commit itself, then its parent: one of them has the file.
+            for at in [commit.to_string(), format!("{commit}^")] {
+                // `git grep` exits 1 when nothing matches.
+                let grep = ["grep", "-l", "-F", "-e", needle, at.as_str()];
+                let Ok(out) = self.on_paths(&grep, paths) else {
+                    continue;
+                };
+                for line in String::from_utf8_lossy(&out).lines() {
+                    if let Some(path) = line.strip_prefix(&format!("{at}:")) {
+                        found.push((at.clone(), PathBuf::from(path)));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// One file at a commit, or `None` when the commit has no such file.
     pub fn read_file(&self, commit: &str, repo_path: &Path) -> Result<Option<Vec<u8>>, GitError> {
         let spec = format!("{commit}:{}", slash_path(repo_path));
@@ -273,18 +336,18 @@ fn parse_ls_tree(out: &[u8]) -> Vec<TreeEntry> {
 }
 
 #[cfg(unix)]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
+pub(crate) fn path_from_bytes(b: &[u8]) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     PathBuf::from(OsStr::from_bytes(b))
 }
 
 #[cfg(not(unix))]
-fn path_from_bytes(b: &[u8]) -> PathBuf {
+pub(crate) fn path_from_bytes(b: &[u8]) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(b).into_owned())
 }
 
 /// A repository path as git spells it (`/` separators).
-fn slash_path(p: &Path) -> String {
+pub(crate) fn slash_path(p: &Path) -> String {
     p.components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
@@ -301,7 +364,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<std::process::Output, GitError> {
         .map_err(GitError::Spawn)
 }
 
-fn git_checked(dir: &Path, args: &[&OsStr]) -> Result<Vec<u8>, GitError> {
+pub(crate) fn git_checked(dir: &Path, args: &[&OsStr]) -> Result<Vec<u8>, GitError> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)

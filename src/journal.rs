@@ -12,6 +12,11 @@
 //!
 //! URLs are always masked (no password is ever written). Entries are appended, never rewritten;
 //! an undo is itself an entry (`action: "undo"`), so undoing twice redoes.
+//!
+//! Graph fixes (`migscope fix ...`) write files, not rows: their lines are [`FixEntry`]s
+//! (`action: "fix"`, or `"undo"` for the undo of one), naming the project and, per file, a copy
+//! of its content before and after (under `<state dir>/backups/`). [`read`] skips them, so the
+//! database undo never sees them; [`read_lines`] returns both kinds in order.
 
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -36,6 +41,37 @@ pub struct Entry {
     pub command: String,
 }
 
+/// One file a fix wrote (or removed), with copies of both versions in the state directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub path: PathBuf,
+    /// A copy of the content before the change; `None`: the file did not exist.
+    pub before: Option<PathBuf>,
+    /// A copy of the content written; `None`: the change removed the file.
+    pub after: Option<PathBuf>,
+}
+
+/// One graph fix written to a project's files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixEntry {
+    pub time: String,
+    /// `fix` or `undo`.
+    pub action: String,
+    /// The project: its ini file (or pyproject.toml, or first version location), absolute.
+    pub project: PathBuf,
+    /// What the fix did, in one line (`reparent add_system_settings onto cd2257cee794`).
+    pub summary: String,
+    pub files: Vec<FileChange>,
+    pub command: String,
+}
+
+/// One journal line of either kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Rows(Entry),
+    Files(FixEntry),
+}
+
 /// Where the journal lives, from the environment (`env` is passed in for tests).
 pub fn journal_path(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let non_empty = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
@@ -55,6 +91,15 @@ pub fn journal_path(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
 
 /// Appends one entry (creating the directory and file as needed) and syncs it to disk.
 pub fn append(path: &Path, entry: &Entry) -> io::Result<()> {
+    append_line(path, entry)
+}
+
+/// Appends one fix entry, like [`append`].
+pub fn append_fix(path: &Path, entry: &FixEntry) -> io::Result<()> {
+    append_line(path, entry)
+}
+
+fn append_line(path: &Path, entry: &impl Serialize) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -84,6 +129,25 @@ pub fn read(path: &Path) -> io::Result<Vec<Entry>> {
         }
     }
     Ok(out)
+}
+
+/// Every readable line of both kinds, oldest first.
+pub fn read_lines(path: &Path) -> io::Result<Vec<Line>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            // A fix line has no `url`, a database line no `files`: each parses as one kind only.
+            serde_json::from_str::<Entry>(l)
+                .map(Line::Rows)
+                .or_else(|_| serde_json::from_str::<FixEntry>(l).map(Line::Files))
+                .ok()
+        })
+        .collect())
 }
 
 /// The newest entry about this database and version table.

@@ -548,7 +548,7 @@ fn same_schema(a: Option<&str>, b: Option<&str>) -> bool {
 }
 
 /// The table an op works on.
-fn table_of(kind: &OpKind) -> Option<&TableRef> {
+pub(crate) fn table_of(kind: &OpKind) -> Option<&TableRef> {
     match kind {
         OpKind::CreateTable { table, .. }
         | OpKind::DropTable { table }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
+use crate::cache;
 use crate::config::{self, ConfigError, ConfigOptions, ProjectConfig};
 use crate::discover;
 use crate::graph::RevisionMap;
@@ -32,7 +33,7 @@ impl Project {
         let t0 = std::time::Instant::now();
         let discovery = discover::revision_files(&config.version_locations, config.recursive);
         let t1 = std::time::Instant::now();
-        let records = read_all(&discovery.files);
+        let (records, cache_stats) = read_cached(&config, &discovery.files);
         let t2 = std::time::Instant::now();
         let map = RevisionMap::build(records);
         if timing {
@@ -43,6 +44,14 @@ impl Project {
                 t2 - t1,
                 t2.elapsed()
             );
+            if let Some(s) = cache_stats {
+                eprintln!(
+                    "cache: {} hits, {} misses{}",
+                    s.hits,
+                    s.misses,
+                    if s.written { ", rewritten" } else { "" }
+                );
+            }
         }
         Project {
             map,
@@ -51,6 +60,27 @@ impl Project {
             missing_locations: discovery.missing_locations,
         }
     }
+}
+
+/// Reads through the record cache when the project is large enough for it to pay.
+fn read_cached(
+    config: &ProjectConfig,
+    files: &[PathBuf],
+) -> (Vec<RevisionRecord>, Option<cache::Stats>) {
+    let env = |k: &str| std::env::var(k).ok();
+    if files.len() >= cache::min_files_from_env(env)
+        && let Some(dir) = cache::dir_from_env(env)
+    {
+        let locations: Vec<PathBuf> = config
+            .version_locations
+            .iter()
+            .map(|l| std::path::absolute(l).unwrap_or_else(|_| l.clone()))
+            .collect();
+        let file = cache::file_for(&dir, &locations, config.recursive);
+        let (records, stats) = cache::read_all(files, &file);
+        return (records, Some(stats));
+    }
+    (read_all(files), None)
 }
 
 /// Reads files in parallel, keeping load order (Alembic's tie-breaker everywhere).

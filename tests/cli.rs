@@ -55,6 +55,7 @@ fn a_reader_that_closes_early_is_not_an_error() {
         down = format!("'{id}'");
     }
     let mut child = migscope()
+        .env("MIGSCOPE_NO_CACHE", "1")
         .args(["--dir", versions.to_str().unwrap(), "history"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -172,4 +173,87 @@ fn plan_errors_come_from_the_upgrade_reading_when_neither_direction_works() {
     let (code, out, _) = demo(&["plan", "--from", "9d4a6f0e2c15", "--to", "-1"]);
     assert_eq!(code, 0);
     assert_eq!(out.trim(), "9d4a6f0e2c15");
+}
+
+/// Answers through the record cache are the answers without it, after every kind of edit, and
+/// the cache is really used (the run reports its hits).
+#[test]
+fn the_record_cache_never_changes_an_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let versions = dir.path().join("versions");
+    let cache = dir.path().join("cache");
+    fs::create_dir(&versions).unwrap();
+    let write = |name: &str, id: &str, down: &str| {
+        fs::write(
+            versions.join(name),
+            format!("\"\"\"{id} message\"\"\"\nrevision = '{id}'\ndown_revision = {down}\n"),
+        )
+        .unwrap();
+    };
+    for i in 0..30 {
+        let down = if i == 0 {
+            "None".to_string()
+        } else {
+            format!("'r{:03}'", i - 1)
+        };
+        write(&format!("r{i:03}_x.py"), &format!("r{i:03}"), &down);
+    }
+    let run = |cached: bool, args: &[&str]| -> (String, String) {
+        let mut cmd = migscope();
+        cmd.env("MIGSCOPE_TIMING", "1")
+            .env("MIGSCOPE_CACHE_MIN_FILES", "1");
+        if cached {
+            cmd.env("MIGSCOPE_CACHE_DIR", &cache);
+        } else {
+            cmd.env("MIGSCOPE_NO_CACHE", "1");
+        }
+        let out = cmd
+            .args(["--dir", versions.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+    };
+    let agree = |what: &str| -> Vec<String> {
+        let mut hits = Vec::new();
+        for args in [
+            &["history", "--format", "json"][..],
+            &["check", "--format", "json"],
+            &["heads"],
+        ] {
+            let (fresh, _) = run(false, args);
+            let (cached, stderr) = run(true, args);
+            assert_eq!(cached, fresh, "{what}: {args:?}");
+            hits.extend(
+                stderr
+                    .lines()
+                    .filter(|l| l.starts_with("cache:"))
+                    .map(str::to_owned),
+            );
+        }
+        hits
+    };
+    // Files younger than the settle time are never cached; let them age once.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    agree("first run");
+    let hits = agree("warm");
+    assert!(
+        hits.iter()
+            .all(|l| l.starts_with("cache: 30 hits, 0 misses")),
+        "{hits:?}"
+    );
+    // An edit that keeps the size, a new head, a removed file, a rename.
+    write("r010_x.py", "r010", "'r008'");
+    write("r030_x.py", "r030", "'r005'");
+    fs::remove_file(versions.join("r020_x.py")).unwrap();
+    fs::rename(versions.join("r025_x.py"), versions.join("r025_y.py")).unwrap();
+    let hits = agree("after edits");
+    assert!(hits.iter().any(|l| l.contains("misses")), "{hits:?}");
+    fs::write(
+        cache.read_dir().unwrap().next().unwrap().unwrap().path(),
+        b"junk",
+    )
+    .unwrap();
+    agree("corrupt cache file");
 }

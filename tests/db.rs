@@ -518,7 +518,7 @@ fn connection_errors_are_clear_and_never_show_the_password() {
     let dir = tempfile::tempdir().unwrap();
     let url = parse_url("sqlite:///nope/app.db", dir.path()).unwrap();
     let err = rt.block_on(Db::connect(&url)).unwrap_err();
-    assert!(matches!(err, DbError::UnknownDatabase { .. }), "{err:?}");
+    assert!(matches!(err, DbError::NoSqliteFile { .. }), "{err:?}");
     assert!(!dir.path().join("nope").exists());
 }
 

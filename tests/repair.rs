@@ -9,150 +9,19 @@ mod db_support;
 mod support;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use migscope::config::ConfigOptions;
-use migscope::db::{Db, VersionTable, parse_url};
+use migscope::db::{Db, VersionTable};
 use migscope::project::Project;
-use support::cli::migscope_bin;
+use support::sandbox::{
+    Out, Sandbox, demo_src, output, rows_of, rt, run_in, sha256_like, sqlite_url, strs,
+};
 use support::{generator, model, venv};
-
-// ---- helpers -------------------------------------------------------------------------------
-
-fn demo_src() -> PathBuf {
-    venv::repo_root().join("assets/demo")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name() == "__pycache__" {
-            continue;
-        }
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
-
-/// A temp dir holding a copy of the demo project and database, and a state dir.
-struct Sandbox {
-    tmp: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        let tmp = tempfile::Builder::new()
-            .prefix("migscope-repair-")
-            .tempdir()
-            .unwrap();
-        copy_dir(&demo_src(), &tmp.path().join("demo"));
-        Sandbox { tmp }
-    }
-    fn ini(&self) -> PathBuf {
-        self.tmp.path().join("demo/alembic.ini")
-    }
-    fn db(&self) -> PathBuf {
-        self.tmp.path().join("demo/demo.db")
-    }
-    fn state(&self) -> PathBuf {
-        self.tmp.path().join("state")
-    }
-    fn journal(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.state().join("journal.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-    /// migscope with `-c <copy>/alembic.ini` and this sandbox's state dir.
-    fn run(&self, args: &[&str]) -> Out {
-        let mut full = vec!["-c".to_string(), self.ini().display().to_string()];
-        full.extend(args.iter().map(|s| s.to_string()));
-        run_in(&self.state(), &full)
-    }
-    fn rows(&self) -> Vec<String> {
-        rows_of(&self.db())
-    }
-}
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn run_in(state: &Path, args: &[String]) -> Out {
-    let out = Command::new(migscope_bin())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("MIGSCOPE_STATE_DIR", state)
-        .env_remove("DATABASE_URL")
-        .env_remove("MIGSCOPE_DATABASE_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn sqlite_url(path: &Path) -> migscope::db::DbUrl {
-    parse_url(&format!("sqlite:///{}", path.display()), Path::new("/")).unwrap()
-}
-
-/// The version table's rows, sorted.
-fn rows_of(db: &Path) -> Vec<String> {
-    let url = sqlite_url(db);
-    let mut rows = rt().block_on(async {
-        let mut conn = Db::connect(&url).await.unwrap();
-        let rows = conn
-            .version_rows(&VersionTable::default())
-            .await
-            .unwrap()
-            .unwrap_or_default();
-        conn.close().await;
-        rows
-    });
-    rows.sort();
-    rows
-}
-
-fn sha256_like(path: &Path) -> Vec<u8> {
-    // Byte-for-byte comparison is all that is needed.
-    std::fs::read(path).unwrap()
-}
-
-fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
 
 // ---- the demo ------------------------------------------------------------------------------
 
@@ -479,20 +348,14 @@ fn check_db_and_plan_from_current() {
 
 /// `alembic` from the pinned venv, on the sandbox's copy.
 fn alembic(sb: &Sandbox, args: &[&str]) -> Out {
-    let python = venv::alembic_python();
-    let out = Command::new(python)
-        .args(["-m", "alembic", "-c"])
-        .arg(sb.ini())
-        .args(args)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .current_dir(sb.tmp.path())
-        .output()
-        .unwrap();
-    Out {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    output(
+        Command::new(venv::alembic_python())
+            .args(["-m", "alembic", "-c"])
+            .arg(sb.ini())
+            .args(args)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .current_dir(sb.tmp.path()),
+    )
 }
 
 #[test]

@@ -179,7 +179,7 @@ fn broken_history() {
 #[test]
 fn help_is_the_key_table() {
     let p = demo();
-    let mut s = state(&p, GlyphSet::Unicode, (100, 34));
+    let mut s = state(&p, GlyphSet::Unicode, (100, 48));
     keys(&mut s, "?");
     assert_eq!(s.view, View::Help);
     let text = render(&s);
@@ -438,8 +438,10 @@ fn end_to_end_in_tmux() {
     let marker = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{session}.done"));
     let _ = fs::remove_file(&marker);
     // After the explorer exits the shell prints the terminal modes, proving they were restored.
+    // Read-only, on the bundled demo (an empty state dir: no work copy).
     let cmd = format!(
-        "{} --demo; stty -a > {m}.stty; echo EXITED $? > {m}; sleep 30",
+        "MIGSCOPE_STATE_DIR={m}.state {} --demo --read-only; stty -a > {m}.stty; echo EXITED $? \
+         > {m}; sleep 30",
         bin.display(),
         m = marker.display()
     );
@@ -470,7 +472,7 @@ fn end_to_end_in_tmux() {
     }
     let _guard = Kill;
 
-    let screen = wait_for(&session, "database: not connected", Duration::from_secs(20));
+    let screen = wait_for(&session, "needs repair", Duration::from_secs(20));
     assert!(screen.contains("a9b8c7d6e5f4"), "first frame:\n{screen}");
     assert!(screen.contains("details"), "first frame:\n{screen}");
 
@@ -508,7 +510,7 @@ fn end_to_end_in_tmux() {
     );
     // The alternate screen is gone: the explorer's frame is no longer on the pane.
     let screen = capture(&session);
-    assert!(!screen.contains("database: not connected"), "{screen}");
+    assert!(!screen.contains("needs repair"), "{screen}");
     let _ = fs::remove_file(&marker);
     let _ = fs::remove_file(format!("{}.stty", marker.display()));
 }

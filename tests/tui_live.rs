@@ -125,6 +125,6 @@ fn compare_mode_from_the_command_line_and_from_the_explorer() {
     assert!(screen.contains("1 left only"), "{screen}");
     assert!(screen.contains("a9b8c7d6e5f4"), "{screen}");
     t.keys(&["q"]);
-    let screen = t.wait_for("database: not connected", Duration::from_secs(5));
+    let screen = t.wait_for("┌ graph ", Duration::from_secs(5));
     assert!(!screen.contains("union graph"), "{screen}");
 }

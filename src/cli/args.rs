@@ -27,6 +27,16 @@ pub struct Cli {
     /// Explorer (no command): pure ASCII instead of Unicode box drawing
     #[arg(long = "ascii")]
     pub ascii: bool,
+    /// Explorer (no command): never write to the database (stamp, undo and upgrade disabled)
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Explorer (no command): the database to show and repair
+    #[command(flatten)]
+    pub db: super::db::DbArgs,
+    /// Explorer (no command): how to run Alembic for u/d, as words split on whitespace (no
+    /// shell); default: $MIGSCOPE_ALEMBIC, then `alembic` on PATH
+    #[arg(long, value_name = "CMD")]
+    pub alembic_cmd: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +172,14 @@ pub enum Command {
     Stamp(super::db::StampArgs),
     /// Restore the version table's rows from before the last journaled change to this database
     Undo(super::db::UndoArgs),
+    /// Preview the plan and its preflight, then run the project's real `alembic upgrade
+    /// TARGET`, stream its output and show the rows it left (`--sql`: offline SQL only)
+    Upgrade(super::run::RunArgs),
+    /// As `upgrade`, for `alembic downgrade TARGET`
+    Downgrade(super::run::RunArgs),
+    /// Repair the graph itself: merge heads, reparent a revision, restore a lost file
+    /// (previewed as a diff, confirmed, verified, journaled for `migscope undo`)
+    Fix(super::fix::FixArgs),
     /// The whole graph as JSON, Graphviz dot or Mermaid
     Export {
         #[arg(long, value_enum)]

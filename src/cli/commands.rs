@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::args::{CheckFormat, Command, DataFormat, DirectionArg, ExportFormat};
 use super::{Cli, CmdResult, Failure, config_options};
+use migscope::alembic_run::Verb;
 use migscope::diagnose::{self, Diagnostic, Expectations, Severity};
 use migscope::graph::{RevisionError, RevisionMap};
 use migscope::plan::{self, Direction, Plan};
@@ -26,17 +27,29 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
         Some(Command::Status(args)) => return super::db::status(cli, args, out),
         Some(Command::Stamp(args)) => return super::db::stamp_cmd(cli, args, out),
         Some(Command::Undo(args)) => return super::db::undo(cli, args, out),
+        Some(Command::Upgrade(args)) => return super::run::run(cli, args, Verb::Upgrade, out),
+        Some(Command::Downgrade(args)) => {
+            return super::run::run(cli, args, Verb::Downgrade, out);
+        }
+        // Fixes load the project themselves (`--demo` uses a work copy).
+        Some(Command::Fix(args)) => return super::fix::run(cli, args, out),
         _ => {}
+    }
+    if cli.command.is_none() && migscope::tui::available() {
+        return explore(cli);
     }
     let opts = config_options(cli)?;
     let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
-    if cli.command.is_none() {
-        return explore(project, opts, cli, color, out);
-    }
     // The process ends right after the command; freeing 10,000 records one by one would only
     // add to its run time.
     let project: &Project = Box::leak(Box::new(project));
     let map = &project.map;
+    if cli.command.is_none() {
+        // Not a terminal: the graph, and a hint.
+        graph(map, cli.ascii, color, out)?;
+        eprintln!("hint: run migscope in a terminal to explore the graph interactively");
+        return Ok(());
+    }
     match cli
         .command
         .as_ref()
@@ -84,7 +97,13 @@ pub fn run(cli: &Cli, out: &mut dyn Write, color: bool) -> CmdResult {
             };
             check(project, cli, *format, extra, out)
         }
-        Command::Compare(_) | Command::Status(_) | Command::Stamp(_) | Command::Undo(_) => {
+        Command::Compare(_)
+        | Command::Status(_)
+        | Command::Stamp(_)
+        | Command::Undo(_)
+        | Command::Upgrade(_)
+        | Command::Downgrade(_)
+        | Command::Fix(_) => {
             unreachable!("handled above")
         }
         Command::Export { format } => export_cmd(map, *format, out),
@@ -364,31 +383,21 @@ fn graph(map: &RevisionMap, ascii: bool, color: bool, out: &mut dyn Write) -> Cm
     Ok(())
 }
 
-/// No command: the interactive explorer in a terminal, else the graph and a hint.
-fn explore(
-    project: Project,
-    opts: migscope::config::ConfigOptions,
-    cli: &Cli,
-    color: bool,
-    out: &mut dyn Write,
-) -> CmdResult {
+/// No command, on a terminal: the interactive explorer, with the database when one is found.
+fn explore(cli: &Cli) -> CmdResult {
     use migscope::render::lanes::GlyphSet;
     let glyphs = if cli.ascii {
         GlyphSet::Ascii
     } else {
         GlyphSet::Unicode
     };
-    if !migscope::tui::available() {
-        graph(&project.map, cli.ascii, color, out)?;
-        eprintln!("hint: run migscope in a terminal to explore the graph interactively");
-        return Ok(());
-    }
+    let (project, opts, repair) = super::db::explorer(cli)?;
     let session = migscope::tui::app::Session {
         opts,
         branches: cli.global.branches.clone(),
         glyphs,
         watch: true,
     };
-    migscope::tui::app::explore(project, &session)?;
+    migscope::tui::app::explore(project, &session, repair)?;
     Ok(())
 }

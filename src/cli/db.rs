@@ -15,20 +15,23 @@ use serde_json::json;
 
 use super::args::DataFormat;
 use super::{Cli, CmdResult, Failure, config_options, demo_dir};
-use migscope::config::ProjectConfig;
+use migscope::alembic_run::AlembicCommand;
+use migscope::assess::{self, Route};
+use migscope::config::{ConfigOptions, ProjectConfig};
 use migscope::db::{
     self, Db, DbError, DbUrl, LocatedVersionTable, SchemaScope, SqlStep, VersionState,
 };
 use migscope::diagnose::{Diagnostic, Severity};
 use migscope::evidence;
-use migscope::graph::{RevIdx, RevisionMap};
+use migscope::graph::RevisionMap;
 use migscope::journal::{self, Entry};
+use migscope::lost;
 use migscope::plan;
-use migscope::preflight;
 use migscope::project::Project;
-use migscope::revision::ops::OpsReport;
 use migscope::schema::SchemaSnapshot;
 use migscope::stamp::{self, StampError};
+use migscope::swap;
+use migscope::tui::repair::{Repair, Target as RepairTarget};
 
 /// Where the database is.
 #[derive(Debug, Clone, Args)]
@@ -72,6 +75,9 @@ pub struct StampArgs {
     /// them and written only if the table still holds exactly them
     #[arg(long, value_name = "REV[,REV...]")]
     pub expect: Option<String>,
+    /// json: before/after rows, SQL, whether it was executed, and the journal entry
+    #[arg(long, value_enum, default_value_t = DataFormat::Text)]
+    pub format: DataFormat,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -84,26 +90,41 @@ pub struct UndoArgs {
     /// Show the change and the SQL; write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// json: before/after rows, SQL, whether it was executed, and the journal entry
+    #[arg(long, value_enum, default_value_t = DataFormat::Text)]
+    pub format: DataFormat,
     #[command(flatten)]
     pub db: DbArgs,
 }
 
 /// The project, the database and its version table, resolved.
-struct Target {
-    project: &'static Project,
-    url: DbUrl,
-    source: String,
-    table: LocatedVersionTable,
+pub(super) struct Target {
+    pub project: &'static Project,
+    pub url: DbUrl,
+    pub source: String,
+    pub table: LocatedVersionTable,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+impl Target {
+    /// `URL (backend, from SOURCE)`, the URL masked.
+    pub(super) fn describe(&self) -> String {
+        format!(
+            "{} ({}, from {})",
+            self.url.masked(),
+            self.url.backend,
+            self.source
+        )
+    }
+}
+
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")
 }
 
-fn db_failure(e: DbError) -> Failure {
+pub(super) fn db_failure(e: DbError) -> Failure {
     Failure::Usage(anyhow::Error::new(e))
 }
 
@@ -115,14 +136,14 @@ fn state_dir() -> anyhow::Result<PathBuf> {
     Ok(path.parent().map(Path::to_path_buf).unwrap_or_default())
 }
 
-fn journal_file() -> anyhow::Result<PathBuf> {
+pub(super) fn journal_file() -> anyhow::Result<PathBuf> {
     journal::journal_path(|k| std::env::var(k).ok()).ok_or_else(|| {
         anyhow!("no journal location: set MIGSCOPE_STATE_DIR (or XDG_STATE_HOME, or HOME)")
     })
 }
 
 /// The demo's work copy (`<state dir>/demo`), made on first use.
-fn demo_work_copy(create: bool) -> anyhow::Result<Option<PathBuf>> {
+pub(super) fn demo_work_copy(create: bool) -> anyhow::Result<Option<PathBuf>> {
     let dir = state_dir()?.join("demo");
     if dir.join("alembic.ini").is_file() && dir.join("demo.db").is_file() {
         return Ok(Some(dir));
@@ -164,7 +185,7 @@ fn copy_dir(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 /// Loads the project and picks the database. `writing`: a `--demo` run works on the copy.
-fn target(cli: &Cli, args: &DbArgs, writing: bool) -> Result<Target, Failure> {
+pub(super) fn target(cli: &Cli, args: &DbArgs, writing: bool) -> Result<Target, Failure> {
     let mut opts = config_options(cli)?;
     let demo = demo_location(cli, writing)?;
     if let Some(dir) = &demo {
@@ -237,27 +258,110 @@ fn locate(
     Ok((url, source, table))
 }
 
+/// The explorer's project (with `--demo`, the work copy unless `--read-only`) and its
+/// database, found exactly as the other database commands find it. No URL anywhere: the
+/// explorer shows the graph alone; a URL that cannot be used: the header says why.
+pub fn explorer(cli: &Cli) -> Result<(Project, ConfigOptions, Repair), Failure> {
+    let read_only = cli.read_only;
+    let mut opts = config_options(cli)?;
+    let demo = demo_location(cli, !read_only)?;
+    if let Some(dir) = &demo {
+        opts.config = vec![dir.join("alembic.ini")];
+    }
+    let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
+    if demo.is_none()
+        && let Err(DbError::NoUrl { .. }) = db::choose_url(
+            cli.db.db.as_deref(),
+            |k| std::env::var(k).ok(),
+            Some(&project.config),
+        )
+    {
+        return Ok((project, opts, Repair::default()));
+    }
+    let config = project
+        .config
+        .ini_path
+        .as_ref()
+        .or(project.config.toml_path.as_ref());
+    let alembic = match config {
+        Some(c) => {
+            AlembicCommand::resolve(cli.alembic_cmd.as_deref(), c, cli.global.name.as_deref())
+                .map_err(|e| e.to_string())
+        }
+        None => Err(
+            "no alembic.ini or pyproject.toml was read (--dir only?): Alembic needs \
+                     the project's configuration; pass -c PATH"
+                .to_string(),
+        ),
+    };
+    let repair = match locate(&cli.db, &project.config, demo.as_deref()) {
+        Ok((url, source, table)) => Repair::connect(
+            RepairTarget {
+                url,
+                source,
+                table: table.table,
+                journal: journal_file().ok(),
+                alembic,
+            },
+            read_only,
+        ),
+        Err(Failure::Usage(e)) => Repair::failed(format!("{e:#}"), read_only),
+        Err(_) => Repair::failed("cannot locate the database".into(), read_only),
+    };
+    Ok((project, opts, repair))
+}
+
 /// `plan --from current`: the version table's rows (no table: no rows).
 pub fn current_rows(
     cli: &Cli,
     args: &DbArgs,
     config: &ProjectConfig,
 ) -> Result<Vec<String>, Failure> {
+    Ok(version_rows(cli, args, config)?.1)
+}
+
+/// The masked URL of the database and its version table's rows (no table: no rows).
+pub(super) fn version_rows(
+    cli: &Cli,
+    args: &DbArgs,
+    config: &ProjectConfig,
+) -> Result<(String, Vec<String>), Failure> {
     let demo = demo_location(cli, false)?;
     let (url, _, table) = locate(args, config, demo.as_deref())?;
     let rt = runtime()?;
     let state = rt
         .block_on(async {
-            let mut conn = Db::connect(&url).await?;
+            let mut conn = Db::connect_read_only(&url).await?;
             let s = conn.read_version_state(&table.table).await;
             conn.close().await;
             s
         })
         .map_err(db_failure)?;
-    Ok(state.rows.unwrap_or_default())
+    Ok((url.masked(), state.rows.unwrap_or_default()))
 }
 
-fn rows_text(rows: &[String]) -> String {
+/// The masked URL `undo` would use, when one is configured.
+pub(super) fn masked_url(cli: &Cli, args: &DbArgs, config: &ProjectConfig) -> Option<String> {
+    let demo = demo_location(cli, false).ok()?;
+    locate(args, config, demo.as_deref())
+        .ok()
+        .map(|(url, _, _)| url.masked())
+}
+
+/// Explanations of the ids no file defines, from the git history of the project's directory.
+fn explain_unknown(config: &ProjectConfig, ids: &[String]) -> Vec<lost::Explanation> {
+    let dir = config
+        .ini_path
+        .as_deref()
+        .or(config.toml_path.as_deref())
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .or_else(|| config.version_locations.first().cloned())
+        .unwrap_or_else(|| PathBuf::from("."));
+    lost::explain(&dir, ids)
+}
+
+pub(super) fn rows_text(rows: &[String]) -> String {
     if rows.is_empty() {
         "(no rows)".to_string()
     } else {
@@ -267,77 +371,39 @@ fn rows_text(rows: &[String]) -> String {
 
 // ---- status ------------------------------------------------------------------------------
 
-/// A plan's preflight, summarised.
-struct Route {
-    /// The rows the upgrade starts from.
-    from: Vec<String>,
-    /// Err: Alembic refuses to plan (its message).
-    plan: Result<Vec<RevIdx>, String>,
-    /// `rev: message` of each conflict, certain ones first.
-    conflicts: Vec<(String, String, bool)>,
-    /// The first certain conflict.
-    failure: Option<(String, String)>,
-}
-
-fn route(
-    map: &RevisionMap,
-    from: &[String],
-    ops: &[Option<OpsReport>],
-    schema: &SchemaSnapshot,
-) -> Route {
-    match plan::upgrade(map, from, "heads") {
-        Err(e) => Route {
-            from: from.to_vec(),
-            plan: Err(e.message()),
-            conflicts: Vec::new(),
-            failure: None,
-        },
-        Ok(p) => {
-            let steps = preflight::preflight_plan(map, &p, ops, schema);
-            let failure = preflight::first_failure(&steps)
-                .map(|(i, c)| (map.rev(steps[i].rev).id.clone(), c.message.clone()));
-            let conflicts = steps
-                .iter()
-                .flat_map(|s| {
-                    s.conflicts
-                        .iter()
-                        .map(|c| (map.rev(s.rev).id.clone(), c.message.clone(), c.certain))
-                })
-                .collect();
-            Route {
-                from: from.to_vec(),
-                plan: Ok(p.revisions),
-                conflicts,
-                failure,
-            }
-        }
-    }
-}
-
-fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
+pub(super) fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
     json!({
         "from": r.from,
         "plan": r.plan.as_ref().map(|p| map.ids(p)).ok(),
         "error": r.plan.as_ref().err(),
-        "conflicts": r.conflicts.iter().map(|(rev, m, certain)| json!({"revision": rev, "message": m, "certain": certain})).collect::<Vec<_>>(),
-        "first_failure": r.failure.as_ref().map(|(rev, m)| json!({"revision": rev, "message": m})),
+        "conflicts": r.conflicts.iter().map(|c| json!({"revision": c.revision, "message": c.message, "certain": c.certain})).collect::<Vec<_>>(),
+        "first_failure": r.failure.as_ref().map(|c| json!({"revision": c.revision, "message": c.message})),
     })
 }
 
-fn write_route(out: &mut dyn Write, map: &RevisionMap, r: &Route, indent: &str) -> io::Result<()> {
+pub(super) fn write_route(
+    out: &mut dyn Write,
+    map: &RevisionMap,
+    r: &Route,
+    indent: &str,
+) -> io::Result<()> {
     match &r.plan {
         Err(e) => writeln!(out, "{indent}Alembic refuses: {e}")?,
         Ok(p) if p.is_empty() => writeln!(out, "{indent}nothing to run")?,
         Ok(p) => {
             writeln!(out, "{indent}runs: {}", map.ids(p).join(" "))?;
             match &r.failure {
-                Some((rev, m)) => writeln!(out, "{indent}predicted failure: {rev}: {m}")?,
+                Some(c) => writeln!(
+                    out,
+                    "{indent}predicted failure: {}: {}",
+                    c.revision, c.message
+                )?,
                 None => writeln!(out, "{indent}preflight: no conflict with the schema")?,
             }
-            for (rev, m, certain) in &r.conflicts {
-                if r.failure.as_ref() != Some(&(rev.clone(), m.clone())) {
-                    let may = if *certain { "" } else { " (may not run)" };
-                    writeln!(out, "{indent}  also: {rev}: {m}{may}")?;
+            for c in &r.conflicts {
+                if r.failure.as_ref() != Some(c) {
+                    let may = if c.certain { "" } else { " (may not run)" };
+                    writeln!(out, "{indent}  also: {}: {}{may}", c.revision, c.message)?;
                 }
             }
         }
@@ -345,54 +411,74 @@ fn write_route(out: &mut dyn Write, map: &RevisionMap, r: &Route, indent: &str) 
     Ok(())
 }
 
+/// The version table and the schema, on one read-only connection. With `MIGSCOPE_TIMING` set,
+/// prints the phases and query counts on stderr (scripts/bench_status.py reads them).
+pub(super) fn read_state_and_schema(t: &Target) -> Result<(VersionState, SchemaSnapshot), Failure> {
+    let table = &t.table.table;
+    let timing = std::env::var_os("MIGSCOPE_TIMING").is_some();
+    runtime()?
+        .block_on(async {
+            let t0 = std::time::Instant::now();
+            let mut conn = Db::connect_read_only(&t.url).await?;
+            let t1 = std::time::Instant::now();
+            let state = conn.read_version_state(table).await?;
+            let q1 = conn.query_count();
+            let t2 = std::time::Instant::now();
+            let schema = conn.schema(&SchemaScope::excluding(table)).await?;
+            let q2 = conn.query_count() - q1;
+            let t3 = std::time::Instant::now();
+            conn.close().await;
+            if timing {
+                eprintln!(
+                    "timing: connect {:?}, version table {:?} ({q1} queries), schema {:?} \
+                     ({q2} queries, {} tables)",
+                    t1 - t0,
+                    t2 - t1,
+                    t3 - t2,
+                    schema.tables.len()
+                );
+            }
+            Ok::<_, DbError>((state, schema))
+        })
+        .map_err(db_failure)
+}
+
 pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
     let t = target(cli, &args.db, false)?;
     let map = &t.project.map;
     let table = &t.table.table;
-    let rt = runtime()?;
-    let (state, schema) = rt
-        .block_on(async {
-            let mut conn = Db::connect(&t.url).await?;
-            let state = conn.read_version_state(table).await?;
-            let schema = conn.schema(&SchemaScope::excluding(table)).await?;
-            conn.close().await;
-            Ok::<(VersionState, SchemaSnapshot), DbError>((state, schema))
-        })
-        .map_err(db_failure)?;
-    let table_exists = state.rows.is_some();
-    let rows = state.rows.clone().unwrap_or_default();
-    let report = stamp::rows_report(map, &rows);
+    let t_start = std::time::Instant::now();
+    let (state, schema) = read_state_and_schema(&t)?;
+    let t_db = std::time::Instant::now();
+    // Status plans upgrades only: downgrade() bodies are not read.
+    let ops = evidence::load_upgrade_ops(map);
+    let t_ops = std::time::Instant::now();
+    let a = assess::assess(map, &state, &schema, &ops);
+    let t_assess = std::time::Instant::now();
+    let history = explain_unknown(&t.project.config, &a.unknown);
+    let t_history = std::time::Instant::now();
+    let table_exists = a.table_exists;
+    let rows = &a.rows;
+    let report = &a.report;
     let heads = map.heads();
-    let unknown: Vec<&String> = report
-        .rows
-        .iter()
-        .filter(|(_, r)| r.is_none())
-        .map(|(id, _)| id)
-        .collect();
-    let too_long: Vec<&String> = match state.column_length {
-        Some(max) => map
-            .revisions()
-            .iter()
-            .filter(|r| !r.phantom && r.id.chars().count() > max as usize)
-            .map(|r| &r.id)
-            .collect(),
-        None => Vec::new(),
-    };
-    let ops = evidence::load_ops(map);
-    let ev = evidence::graph_evidence(map, &ops, &schema);
-    let suggestion = evidence::suggest_stamp(map, &ev);
-    let plain = route(map, &rows, &ops, &schema);
-    let suggested = suggestion.as_ref().map(|s| {
-        let ids = map.ids(&s.targets);
-        // Does a plain `stamp` give exactly these rows, or is --purge needed?
-        let plain_stamp = stamp::stamp(map, &rows, &ids, false);
-        let purge = !matches!(&plain_stamp, Ok(r) if sorted(&r.rows) == sorted(&ids));
-        let after_stamp = route(map, &ids, &ops, &schema);
-        // The stamp without the extra lines, to show why they are needed.
-        let main_only = (ids.len() > 1).then(|| route(map, &ids[..1], &ops, &schema));
-        (s, ids, purge, after_stamp, main_only)
-    });
+    let unknown = &a.unknown;
+    let too_long = &a.too_long;
+    let plain = &a.upgrade;
+    let suggested = a
+        .suggested
+        .as_ref()
+        .map(|s| (&s.suggestion, &s.ids, s.purge, &s.after, &s.first_only));
 
+    if std::env::var_os("MIGSCOPE_TIMING").is_some() {
+        eprintln!(
+            "timing: status database {:?}, operations {:?}, evidence and plans {:?}, \
+             git history {:?}",
+            t_db - t_start,
+            t_ops - t_db,
+            t_assess - t_ops,
+            t_history - t_assess
+        );
+    }
     match args.format {
         DataFormat::Json => {
             let value = json!({
@@ -408,13 +494,18 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     "head": r.is_some_and(|r| heads.contains(&r)),
                 })).collect::<Vec<_>>(),
                 "unknown_rows": unknown,
+                "unknown_history": unknown.iter().zip(&history).map(|(id, h)| json!({
+                    "id": id,
+                    "history": h,
+                    "text": h.describe(),
+                })).collect::<Vec<_>>(),
                 "applied": map.ids(&report.applied),
                 "overlapping_rows": report.overlapping.iter().map(|(a, b)| json!({"row": a, "ancestor_row": b})).collect::<Vec<_>>(),
                 "too_long_ids": too_long,
-                "upgrade_heads": route_json(map, &plain),
+                "upgrade_heads": route_json(map, plain),
                 "suggestion": suggested.as_ref().map(|(s, ids, purge, route, main_only)| json!({
                     "targets": ids,
-                    "command": stamp_command(ids, *purge),
+                    "command": assess::stamp_command(ids, *purge),
                     "reasoning": s.reasoning,
                     "inconsistent": map.ids(&s.inconsistent),
                     "upgrade_after_stamp": route_json(map, route),
@@ -428,13 +519,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
             )?;
         }
         DataFormat::Text => {
-            writeln!(
-                out,
-                "Database:      {} ({}, from {})",
-                t.url.masked(),
-                t.url.backend,
-                t.source
-            )?;
+            writeln!(out, "Database:      {}", t.describe())?;
             match (&state.rows, rows.len()) {
                 (None, _) => writeln!(
                     out,
@@ -469,6 +554,9 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     ),
                 };
                 writeln!(out, "  {id}  {what}")?;
+                if let Some(h) = unknown.iter().position(|u| u == id) {
+                    writeln!(out, "    git history: {}", history[h].describe())?;
+                }
             }
             for (a, b) in &report.overlapping {
                 writeln!(
@@ -476,7 +564,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     "  overlap: {b} is an ancestor of {a}; Alembic rejects a table holding both"
                 )?;
             }
-            for id in &too_long {
+            for id in too_long {
                 writeln!(
                     out,
                     "  warning: revision id {id} is longer than {table}.version_num ({} \
@@ -503,7 +591,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                 }
             )?;
             writeln!(out, "alembic upgrade heads from these rows:")?;
-            write_route(out, map, &plain, "  ")?;
+            write_route(out, map, plain, "  ")?;
             writeln!(out)?;
             writeln!(out, "Schema evidence:")?;
             match &suggested {
@@ -516,7 +604,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     for line in &s.reasoning {
                         writeln!(out, "  - {line}")?;
                     }
-                    writeln!(out, "  repair: {}", stamp_command(ids, *purge))?;
+                    writeln!(out, "  repair: {}", assess::stamp_command(ids, *purge))?;
                     if rows.iter().all(|r| ids.contains(r)) && rows.len() == ids.len() {
                         writeln!(out, "  (the table already holds exactly these rows)")?;
                     }
@@ -537,21 +625,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
     Ok(())
 }
 
-fn sorted(v: &[String]) -> Vec<String> {
-    let mut v = v.to_vec();
-    v.sort();
-    v
-}
-
-fn stamp_command(ids: &[String], purge: bool) -> String {
-    format!(
-        "migscope stamp {}{}",
-        if purge { "--purge " } else { "" },
-        ids.join(" ")
-    )
-}
-
-fn plural(n: usize, what: &str) -> String {
+pub(super) fn plural(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {
@@ -562,7 +636,7 @@ fn plural(n: usize, what: &str) -> String {
 // ---- writing -----------------------------------------------------------------------------
 
 /// Asks on the terminal; refuses without one.
-fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
+pub(super) fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
     if yes {
         return Ok(true);
     }
@@ -579,7 +653,7 @@ fn confirm(yes: bool, question: &str) -> Result<bool, Failure> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     std::env::args()
         .map(|a| db::mask_all(&a))
         .collect::<Vec<_>>()
@@ -611,73 +685,95 @@ fn print_change(
     Ok(())
 }
 
-/// Shows, confirms, swaps and journals. `before` is what the table must still hold.
-#[allow(clippy::too_many_arguments)]
-fn write_rows(
-    out: &mut dyn Write,
-    t: &Target,
-    state: &VersionState,
-    before: &[String],
-    after: &[String],
-    action: &str,
+/// One rewrite of the version table, as requested.
+struct RowChange<'a> {
+    /// What the table must still hold.
+    before: &'a [String],
+    after: &'a [String],
+    action: &'a str,
     yes: bool,
     dry_run: bool,
-) -> CmdResult {
+    format: DataFormat,
+}
+
+/// The `--format json` answer of `stamp` and `undo`.
+fn change_json(
+    t: &Target,
+    c: &RowChange,
+    steps: &[SqlStep],
+    executed: bool,
+    outcome: &str,
+    entry: Option<&Entry>,
+) -> serde_json::Value {
+    json!({
+        "action": c.action,
+        "database": t.url.masked(),
+        "version_table": t.table.table.to_string(),
+        "before": c.before,
+        "after": c.after,
+        "sql": steps.iter().map(|s| s.display.clone()).collect::<Vec<_>>(),
+        "dry_run": c.dry_run,
+        "executed": executed,
+        "outcome": outcome,
+        "journal": entry,
+    })
+}
+
+/// Shows, confirms, swaps and journals.
+fn write_rows(out: &mut dyn Write, t: &Target, state: &VersionState, c: &RowChange) -> CmdResult {
     let table = &t.table.table;
-    let shown_before = state.rows.as_ref().map(|_| before);
-    let steps = db::plan_sql(t.url.backend, table, shown_before, after).map_err(db_failure)?;
-    print_change(out, t, before, after, &steps)?;
-    if steps.is_empty() {
-        return Ok(());
+    let json = c.format == DataFormat::Json;
+    let shown_before = state.rows.as_ref().map(|_| c.before);
+    let steps = db::plan_sql(t.url.backend, table, shown_before, c.after).map_err(db_failure)?;
+    let finish = |out: &mut dyn Write, outcome: &str, entry: Option<&Entry>, text: &str| {
+        if json {
+            let v = change_json(t, c, &steps, entry.is_some(), outcome, entry);
+            writeln!(out, "{}", serde_json::to_string_pretty(&v).context("JSON")?)?;
+        } else if !text.is_empty() {
+            writeln!(out, "{text}")?;
+        }
+        Ok::<(), Failure>(())
+    };
+    if !json {
+        print_change(out, t, c.before, c.after, &steps)?;
     }
-    if dry_run {
-        writeln!(out, "Dry run: nothing written.")?;
-        return Ok(());
+    if steps.is_empty() {
+        return finish(out, "unchanged", None, "");
+    }
+    if c.dry_run {
+        return finish(out, "dry_run", None, "Dry run: nothing written.");
     }
     out.flush()?;
-    if !confirm(yes, "Apply this change?")? {
-        writeln!(out, "Not applied.")?;
+    if !confirm(c.yes, "Apply this change?")? {
+        finish(out, "declined", None, "Not applied.")?;
         return Err(Failure::Findings);
     }
     let journal_path = journal_file()?;
+    let change = swap::Change {
+        before: c.before.to_vec(),
+        after: c.after.to_vec(),
+        action: c.action.to_string(),
+        command: command_line(),
+    };
     let rt = runtime()?;
-    let result = rt.block_on(async {
-        let mut conn = Db::connect(&t.url).await?;
-        let r = conn.replace_version_rows(table, before, after).await;
-        conn.close().await;
-        r
-    });
-    match result {
-        Ok(_) => {}
-        Err(e @ DbError::Changed { .. }) => {
+    let entry = match rt.block_on(swap::write(&t.url, table, &change, &journal_path)) {
+        Ok((_, entry)) => entry,
+        Err(e) if e.rows_changed() => {
+            finish(out, "changed_since_preview", None, "")?;
             eprintln!("error: aborted: {e}");
             return Err(Failure::Findings);
         }
-        Err(e) => return Err(db_failure(e)),
-    }
-    let entry = Entry {
-        time: journal::now_utc(),
-        action: action.to_string(),
-        url: t.url.masked(),
-        version_table: table.to_string(),
-        before: before.to_vec(),
-        after: after.to_vec(),
-        command: command_line(),
+        Err(e) => return Err(Failure::Usage(anyhow::Error::new(e))),
     };
-    journal::append(&journal_path, &entry).with_context(|| {
-        format!(
-            "the change was written but journaling it to {} failed",
-            journal_path.display()
-        )
-    })?;
-    writeln!(out, "Applied. Journal: {}", journal_path.display())?;
-    Ok(())
+    let text = format!("Applied. Journal: {}", journal_path.display());
+    finish(out, "applied", entry.as_ref(), &text)
 }
 
-fn read_state(t: &Target) -> Result<VersionState, Failure> {
+pub(super) fn read_state(t: &Target) -> Result<VersionState, Failure> {
     let rt = runtime()?;
     rt.block_on(async {
-        let mut conn = Db::connect(&t.url).await?;
+        // Writes open their own connection; reading never needs write access.
+        let mut conn = Db::connect_read_only(&t.url).await?;
         let s = conn.read_version_state(&t.table.table).await;
         conn.close().await;
         s
@@ -719,46 +815,92 @@ pub fn stamp_cmd(cli: &Cli, args: &StampArgs, out: &mut dyn Write) -> CmdResult 
             return Err(Failure::Findings);
         }
     };
-    write_rows(
-        out,
-        &t,
-        &state,
-        &before,
-        &result.rows,
-        "stamp",
-        args.yes,
-        args.dry_run,
-    )
+    let change = RowChange {
+        before: &before,
+        after: &result.rows,
+        action: "stamp",
+        yes: args.yes,
+        dry_run: args.dry_run,
+        format: args.format,
+    };
+    write_rows(out, &t, &state, &change)
 }
 
 pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
+    // The newest journaled change to this project may be a graph fix (files, not rows).
+    if super::fix::undo_files(cli, args, out)? {
+        return Ok(());
+    }
     let t = target(cli, &args.db, !args.dry_run)?;
     let path = journal_file()?;
     let entries = journal::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let url = t.url.masked();
     let table = t.table.table.to_string();
-    let Some(last) = journal::last_for(&entries, &url, &table) else {
+    let Some((last, _)) = swap::undo_change(&entries, &t.url, &t.table.table, &command_line())
+    else {
         return Err(Failure::Usage(anyhow!(
             "nothing to undo: {} has no entry for {url} ({table})",
             path.display()
         )));
     };
+    // With --format json, stdout carries only the JSON answer.
+    let mut stderr = io::stderr();
+    let text_out: &mut dyn Write = if args.format == DataFormat::Json {
+        &mut stderr
+    } else {
+        &mut *out
+    };
+    if matches!(last.action.as_str(), "upgrade" | "downgrade") {
+        return refuse_schema_undo(text_out, last, cli.global.demo);
+    }
     writeln!(
-        out,
+        text_out,
         "Undoing the {} of {} ({})",
         last.action, last.time, last.command
     )?;
     let state = read_state(&t)?;
-    write_rows(
+    let change = RowChange {
+        before: &last.after,
+        after: &last.before,
+        action: "undo",
+        yes: args.yes,
+        dry_run: args.dry_run,
+        format: args.format,
+    };
+    write_rows(out, &t, &state, &change)
+}
+
+/// The last change was Alembic running migrations: the schema moved with the rows, so putting
+/// the old rows back would make the table lie about the schema. Say what reverts it instead.
+fn refuse_schema_undo(out: &mut dyn Write, last: &Entry, demo: bool) -> CmdResult {
+    let prog = if demo { "migscope --demo" } else { "migscope" };
+    let back = if last.action == "upgrade" {
+        "downgrade"
+    } else {
+        "upgrade"
+    };
+    writeln!(
         out,
-        &t,
-        &state,
-        &last.after.clone(),
-        &last.before.clone(),
-        "undo",
-        args.yes,
-        args.dry_run,
-    )
+        "The last change to this database was `alembic {}` at {} ({}): rows {} -> {}.",
+        last.action,
+        last.time,
+        last.command,
+        rows_text(&last.before),
+        rows_text(&last.after)
+    )?;
+    writeln!(
+        out,
+        "It changed the schema, so undo does not rewrite the version table over it. To revert \
+         it, run the migrations back (preview each with --dry-run: with several rows, the order \
+         can matter):"
+    )?;
+    if last.before.is_empty() {
+        writeln!(out, "  {prog} {back} base")?;
+    }
+    for rev in &last.before {
+        writeln!(out, "  {prog} {back} {rev}")?;
+    }
+    Err(Failure::Findings)
 }
 
 // ---- check --db --------------------------------------------------------------------------
@@ -776,7 +918,7 @@ pub fn db_diagnostics(
     let rt = runtime()?;
     let state = rt
         .block_on(async {
-            let mut conn = Db::connect(&url).await?;
+            let mut conn = Db::connect_read_only(&url).await?;
             let s = conn.read_version_state(&table).await;
             conn.close().await;
             s
@@ -805,22 +947,28 @@ pub fn db_diagnostics(
             fix,
         }
     };
+    let unknown: Vec<String> = report
+        .rows
+        .iter()
+        .filter(|(_, r)| r.is_none())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let history = explain_unknown(&project.config, &unknown);
     let mut out = Vec::new();
-    for (id, r) in &report.rows {
-        if r.is_none() {
-            out.push(diag(
-                "db-unknown-revision",
-                Severity::Error,
-                format!(
-                    "{table} in {at} holds '{id}', which no revision file defines: every \
-                     `alembic upgrade` fails with Can't locate revision identified by '{id}'"
-                ),
-                None,
-                "Restore the missing file, or run `migscope status` and stamp the revision the \
-                 schema matches (`migscope stamp --purge ...`)"
-                    .to_string(),
-            ));
-        }
+    for (id, h) in unknown.iter().zip(&history) {
+        out.push(diag(
+            "db-unknown-revision",
+            Severity::Error,
+            format!(
+                "{table} in {at} holds '{id}', which no revision file defines: every `alembic \
+                 upgrade` fails with Can't locate revision identified by '{id}'; git history: {}",
+                h.describe()
+            ),
+            None,
+            "Restore the missing file, or run `migscope status` and stamp the revision the \
+             schema matches (`migscope stamp --purge ...`)"
+                .to_string(),
+        ));
     }
     for (row, ancestor) in &report.overlapping {
         out.push(diag(

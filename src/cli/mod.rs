@@ -4,6 +4,8 @@ mod args;
 mod commands;
 mod compare;
 mod db;
+mod fix;
+mod run;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;

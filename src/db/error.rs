@@ -46,6 +46,16 @@ pub enum DbError {
         url: String,
     },
 
+    #[error(
+        "the SQLite database {} does not exist ({url}); migscope never creates one: check --db \
+         or sqlalchemy.url (sqlite:///name.db is relative to the working directory)",
+        path.display()
+    )]
+    NoSqliteFile {
+        path: std::path::PathBuf,
+        url: String,
+    },
+
     #[error("timed out after {}s {what} ({url})", after.as_secs_f64())]
     Timeout {
         what: String,

@@ -88,6 +88,23 @@ pub struct VersionState {
     pub column_length: Option<u32>,
 }
 
+/// Connects, reads the version table and the schema around it (the version table excluded),
+/// closes: what `migscope status` and the explorer look at.
+pub async fn read_with_schema(
+    url: &DbUrl,
+    table: &VersionTable,
+) -> Result<(VersionState, crate::schema::SchemaSnapshot), DbError> {
+    let mut conn = Db::connect(url).await?;
+    let result = async {
+        let state = conn.read_version_state(table).await?;
+        let schema = conn.schema(&SchemaScope::excluding(table)).await?;
+        Ok((state, schema))
+    }
+    .await;
+    conn.close().await;
+    result
+}
+
 /// What the catalog says about the version table (one query).
 struct TableShape {
     schema: Option<String>,
@@ -134,6 +151,18 @@ impl Db {
     }
 
     pub async fn connect_with(url: &DbUrl, opts: &ConnectOptions) -> Result<Db, DbError> {
+        Db::open(url, opts, false).await
+    }
+
+    /// Connects for reading only, with [`DEFAULT_TIMEOUT`]: SQLite is opened with
+    /// `SQLITE_OPEN_READONLY` (the file is never created, written or touched), PostgreSQL
+    /// sessions start with `default_transaction_read_only`. The read commands use this so that
+    /// looking can never change the database.
+    pub async fn connect_read_only(url: &DbUrl) -> Result<Db, DbError> {
+        Db::open(url, &ConnectOptions::default(), true).await
+    }
+
+    async fn open(url: &DbUrl, opts: &ConnectOptions, read_only: bool) -> Result<Db, DbError> {
         let cx = ErrCtx { url };
         let attempt = async {
             Ok::<Conn, sqlx::Error>(match &url.target {
@@ -144,6 +173,9 @@ impl Db {
                             let mut o = PgConnectOptions::from_str(&raw)?;
                             if o.get_application_name().is_none() {
                                 o = o.application_name("migscope");
+                            }
+                            if read_only {
+                                o = o.options([("default_transaction_read_only", "on")]);
                             }
                             Conn::Pg(PgConnection::connect_with(&o).await?)
                         }
@@ -157,7 +189,8 @@ impl Db {
                     let o = SqliteConnectOptions::new()
                         .busy_timeout(opts.timeout)
                         // A typo in a path must not create an empty database.
-                        .create_if_missing(false);
+                        .create_if_missing(false)
+                        .read_only(read_only);
                     let o = match path {
                         Some(p) => o.filename(p),
                         None => o.in_memory(true),
@@ -169,9 +202,8 @@ impl Db {
         if let Some(p) = url.sqlite_path()
             && !p.exists()
         {
-            return Err(DbError::UnknownDatabase {
-                database: p.display().to_string(),
-                endpoint: "the file system".to_string(),
+            return Err(DbError::NoSqliteFile {
+                path: p.to_path_buf(),
                 url: url.masked(),
             });
         }

@@ -1,14 +1,13 @@
 //! Building the map the way `RevisionMap._revision_map` does, step by step, recording the first
 //! error Alembic would raise instead of stopping at it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use fixedbitset::FixedBitSet;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
-use super::{EdgeKind, RevIdx, Revision, RevisionError, RevisionMap, Unreadable};
+use super::{EdgeKind, IdMap, RevIdx, Revision, RevisionError, RevisionMap, Unreadable};
 use crate::revision::{NormalizeError, RevisionRecord, illegal_id_chars};
 
 impl RevisionMap {
@@ -34,9 +33,9 @@ struct Builder {
     order: Vec<usize>,
     /// Map order → the object holding that id (the last file loaded with it).
     slots: Vec<RevIdx>,
-    index: HashMap<String, RevIdx>,
+    index: IdMap<String, RevIdx>,
     labels: Vec<(String, RevIdx)>,
-    label_index: HashMap<String, RevIdx>,
+    label_index: IdMap<String, RevIdx>,
     unreadable: Vec<Unreadable>,
     self_loops: Vec<RevIdx>,
     /// Parents named by a branch label: Alembic links them, then fails in cycle detection.
@@ -267,7 +266,7 @@ impl Builder {
     /// revisions anything depends on. Revisions a cycle keeps out of that order fall back to a walk.
     fn normalize_dependencies(&mut self) {
         let n = self.revs.len();
-        let mut target_bit: HashMap<RevIdx, usize> = HashMap::new();
+        let mut target_bit: IdMap<RevIdx, usize> = IdMap::default();
         for rev in &self.revs {
             for &d in &rev.resolved_deps {
                 let next = target_bit.len();
@@ -517,7 +516,7 @@ impl Builder {
                 }
             }
         }
-        let mut interned: HashMap<&[u64], Arc<[String]>> = HashMap::new();
+        let mut interned: IdMap<&[u64], Arc<[String]>> = IdMap::default();
         for (i, rev) in self.revs.iter_mut().enumerate() {
             let mask = &masks[i * words..(i + 1) * words];
             if mask.iter().all(|w| *w == 0) {

@@ -132,6 +132,7 @@ pub enum NormalizeError {
     },
 }
 
+pub mod codec;
 mod docstring;
 mod fast;
 mod normalize;

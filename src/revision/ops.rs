@@ -269,10 +269,62 @@ pub fn read_ops(bytes: &[u8]) -> OpsReport {
     extract::read(&text)
 }
 
+/// Like [`read_ops`] but only `upgrade()` is read: `downgrade()` is reported
+/// [`Body::Missing`]. The parser dominates the cost of reading operations and `downgrade()` is
+/// often a third of a file, so `status`, which only plans upgrades, blanks its lines (keeping
+/// line numbers) before parsing. Should the blanked text not parse (a string inside
+/// `downgrade()` with text at column 0 makes the cut land wrong), the whole file is read.
+pub fn read_upgrade_ops(bytes: &[u8]) -> OpsReport {
+    let (text, _) = super::read::decode(bytes);
+    if let Some(cut) = without_downgrade(&text) {
+        let report = extract::read(&cut);
+        if report.parse_error.is_none() {
+            return report;
+        }
+    }
+    let mut report = extract::read(&text);
+    report.downgrade = FunctionOps::missing();
+    report
+}
+
+/// The text with the top-level `def downgrade` (up to the next line that starts at column 0
+/// with code) replaced by empty lines; None when there is no such function.
+fn without_downgrade(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("def downgrade(") || l.starts_with("async def downgrade("))?;
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| {
+            let t = l.trim_end();
+            !t.is_empty() && !l.starts_with([' ', '\t', '#', ')'])
+        })
+        .map_or(lines.len(), |i| start + 1 + i);
+    let mut out = String::with_capacity(text.len());
+    for (i, l) in lines.iter().enumerate() {
+        if (start..end).contains(&i) {
+            out.push('\n');
+        } else {
+            out.push_str(l);
+        }
+    }
+    Some(out)
+}
+
 /// Like [`read_ops`], from a file. An unreadable file has both functions [`Body::Unparsable`].
 pub fn read_ops_file(path: &Path) -> OpsReport {
+    read_file_with(path, read_ops)
+}
+
+/// [`read_upgrade_ops`] from a file.
+pub fn read_upgrade_ops_file(path: &Path) -> OpsReport {
+    read_file_with(path, read_upgrade_ops)
+}
+
+fn read_file_with(path: &Path, read: fn(&[u8]) -> OpsReport) -> OpsReport {
     match std::fs::read(path) {
-        Ok(bytes) => read_ops(&bytes),
+        Ok(bytes) => read(&bytes),
         Err(e) => OpsReport {
             upgrade: FunctionOps {
                 body: Body::Unparsable,

@@ -7,6 +7,7 @@
 //! survives the reload.
 
 use std::io;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
@@ -23,7 +24,9 @@ use crate::project::Project;
 use crate::render::lanes::GlyphSet;
 
 use super::compare::CompareState;
+use super::jobs::{Context, Jobs, Request};
 use super::keys::{self, Action, Key, View};
+use super::repair::Repair;
 use super::state::{Graph, Outcome, State};
 use super::watch::{Kept, Reloaded, Watcher};
 use super::{view, with_terminal};
@@ -40,15 +43,27 @@ pub struct Session {
     pub watch: bool,
 }
 
-/// The explorer on `project` until the user quits.
-pub fn explore(project: Project, session: &Session) -> io::Result<()> {
+/// The explorer on `project` until the user quits; `repair` is its database side (with a
+/// target, a worker thread serves it, see [`super::jobs`]).
+pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Result<()> {
     with_terminal(|term| {
         let watcher = session
             .watch
             .then(|| Watcher::spawn(&project, session.opts.clone(), session.branches.clone()));
         let mut diagnostics = super::diagnostics(&project, &session.branches);
         let mut graph = Graph::of(&project.map);
-        let mut project = project;
+        // Shared with the database worker, which reads the database against it.
+        let mut project = Arc::new(project);
+        let jobs = repair.target.as_ref().map(|t| {
+            Jobs::start(Context {
+                project: Arc::clone(&project),
+                url: t.url.clone(),
+                table: t.table.clone(),
+                journal: t.journal.clone(),
+                alembic: t.alembic.clone().ok(),
+            })
+        });
+        let mut repair = repair;
         let mut kept: Option<Kept> = None;
         let mut extras = Extras::default();
         loop {
@@ -61,6 +76,7 @@ pub fn explore(project: Project, session: &Session) -> io::Result<()> {
                 session.glyphs,
                 (size.width, size.height),
             );
+            state.repair = std::mem::take(&mut repair);
             if let Some(k) = kept.take() {
                 k.restore(&mut state);
                 state.status = Some("files changed: reloaded".into());
@@ -70,20 +86,44 @@ pub fn explore(project: Project, session: &Session) -> io::Result<()> {
                 Some(&mut state),
                 &mut extras,
                 watcher.as_ref(),
+                jobs.as_ref(),
                 session,
             )?;
             match exit {
                 Exit::Quit => return Ok(()),
                 Exit::Reload(r) => {
                     kept = Some(Kept::of(&state));
+                    repair = std::mem::take(&mut state.repair);
                     drop(state);
-                    project = r.project;
+                    project = Arc::new(r.project);
                     diagnostics = r.diagnostics;
                     graph = r.graph;
+                    // The database is read again against the new revisions.
+                    if let Some(j) = &jobs {
+                        j.send(Request::Project(Arc::clone(&project)));
+                    }
+                    repair.project_changed();
                 }
             }
         }
     })
+}
+
+/// Hands the worker what the explorer asked for, and the explorer what the worker reported.
+/// Returns whether anything changed on screen.
+fn pump(explorer: Option<&mut State>, jobs: Option<&Jobs>) -> bool {
+    let (Some(state), Some(jobs)) = (explorer, jobs) else {
+        return false;
+    };
+    let mut changed = false;
+    while let Some(ev) = jobs.try_recv() {
+        state.on_job_event(ev);
+        changed = true;
+    }
+    for r in state.repair.take_requests() {
+        jobs.send(r);
+    }
+    changed
 }
 
 /// Compare mode on its own (`migscope compare LEFT RIGHT` on a terminal).
@@ -100,7 +140,7 @@ pub fn compare(pair: Pair, glyphs: GlyphSet) -> io::Result<()> {
             compare: Some(CompareState::new(pair, glyphs, (size.width, size.height))),
             ..Extras::default()
         };
-        event_loop(term, None, &mut extras, None, &session).map(|_| ())
+        event_loop(term, None, &mut extras, None, None, &session).map(|_| ())
     })
 }
 
@@ -203,10 +243,12 @@ fn event_loop(
     mut explorer: Option<&mut State>,
     extras: &mut Extras,
     watcher: Option<&Watcher>,
+    jobs: Option<&Jobs>,
     session: &Session,
 ) -> io::Result<Exit> {
     let mut dirty = true;
     loop {
+        dirty |= pump(explorer.as_deref_mut(), jobs);
         if dirty {
             term.draw(|f| draw(f, explorer.as_deref(), extras))?;
             dirty = false;
@@ -232,8 +274,15 @@ fn event_loop(
             }
             dirty = true;
         }
-        // Short polls: background results show up within a tenth of a second.
+        // Short polls: background results show up within a tenth of a second, and the spinner
+        // turns while the database worker is busy.
         if !event::poll(Duration::from_millis(100))? {
+            if let Some(s) = explorer.as_deref_mut()
+                && s.repair.busy.is_some()
+            {
+                s.repair.tick();
+                dirty = true;
+            }
             continue;
         }
         match event::read()? {
@@ -257,7 +306,10 @@ fn event_loop(
                 let Some(s) = explorer.as_deref_mut() else {
                     return Ok(Exit::Quit);
                 };
-                if !s.search.editing && keys::action_for(s.view, key) == Some(Action::CompareWith) {
+                if !s.search.editing
+                    && s.repair.dialog.is_none()
+                    && keys::action_for(s.view, key) == Some(Action::CompareWith)
+                {
                     extras.prompt = Some(String::new());
                     continue;
                 }

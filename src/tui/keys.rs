@@ -72,6 +72,10 @@ pub enum View {
     Compare,
     /// Compare mode: a revision's two files side by side.
     Diff,
+    /// The database: what is wrong and how to repair it.
+    Doctor,
+    /// Alembic's output.
+    Log,
 }
 
 impl View {
@@ -83,6 +87,8 @@ impl View {
             View::Help => "help",
             View::Compare => "compare",
             View::Diff => "diff",
+            View::Doctor => "doctor",
+            View::Log => "log",
         }
     }
     fn bit(self) -> u8 {
@@ -93,6 +99,8 @@ impl View {
             View::Help => HELP,
             View::Compare => COMPARE,
             View::Diff => DIFF,
+            View::Doctor => DOCTOR,
+            View::Log => LOG,
         }
     }
 }
@@ -103,7 +111,9 @@ const PROBLEMS: u8 = 4;
 const HELP: u8 = 8;
 const COMPARE: u8 = 16;
 const DIFF: u8 = 32;
-const LISTS: u8 = GRAPH | SOURCE | PROBLEMS | HELP | COMPARE | DIFF;
+const DOCTOR: u8 = 64;
+const LOG: u8 = 128;
+const LISTS: u8 = GRAPH | SOURCE | PROBLEMS | HELP | COMPARE | DIFF | DOCTOR | LOG;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -135,6 +145,47 @@ pub enum Action {
     /// Back to the graph, or quit from the graph.
     Back,
     Quit,
+    /// The database's side (see [`Action::needs_database`]).
+    JumpToDatabase,
+    Doctor,
+    Log,
+    Refresh,
+    Stamp,
+    /// Doctor: stamp what the schema suggests.
+    StampSuggested,
+    Undo,
+    Upgrade,
+    Downgrade,
+}
+
+impl Action {
+    /// Only works with a database (the bottom bar hides it otherwise).
+    pub fn needs_database(self) -> bool {
+        matches!(
+            self,
+            Action::JumpToDatabase
+                | Action::Doctor
+                | Action::Log
+                | Action::Refresh
+                | Action::Stamp
+                | Action::StampSuggested
+                | Action::Undo
+                | Action::Upgrade
+                | Action::Downgrade
+        )
+    }
+
+    /// Writes to the database (refused with `--read-only`).
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::Stamp
+                | Action::StampSuggested
+                | Action::Undo
+                | Action::Upgrade
+                | Action::Downgrade
+        )
+    }
 }
 
 pub struct Binding {
@@ -328,9 +379,72 @@ pub static BINDINGS: &[Binding] = &[
         Some("problems"),
     ),
     b(
+        &[Key::Char('@')],
+        Action::JumpToDatabase,
+        GRAPH,
+        "jump to the database's revision (its version table row)",
+        Some("db rev"),
+    ),
+    b(
+        &[Key::Char('s')],
+        Action::Stamp,
+        GRAPH,
+        "stamp the database at this revision: preview, then confirm",
+        Some("stamp"),
+    ),
+    b(
+        &[Key::Char('s'), Key::Enter],
+        Action::StampSuggested,
+        DOCTOR,
+        "stamp what the schema suggests: preview, then confirm",
+        Some("stamp it"),
+    ),
+    b(
+        &[Key::Char('U')],
+        Action::Undo,
+        GRAPH | DOCTOR,
+        "undo the last journaled stamp of this database",
+        None,
+    ),
+    b(
+        &[Key::Char('u')],
+        Action::Upgrade,
+        GRAPH,
+        "upgrade the database to this revision with Alembic: plan, then confirm",
+        Some("upgrade"),
+    ),
+    b(
+        &[Key::Char('d')],
+        Action::Downgrade,
+        GRAPH,
+        "downgrade the database to this revision with Alembic: plan, then confirm",
+        None,
+    ),
+    b(
+        &[Key::Char('D')],
+        Action::Doctor,
+        GRAPH | SOURCE | PROBLEMS | HELP | LOG,
+        "the doctor: what is wrong with the database, the evidence, the repair",
+        Some("doctor"),
+    ),
+    b(
+        &[Key::Char('L')],
+        Action::Log,
+        GRAPH | DOCTOR,
+        "Alembic's output (the last run)",
+        None,
+    ),
+    b(
+        &[Key::Char('R')],
+        Action::Refresh,
+        GRAPH | DOCTOR,
+        "read the database again",
+        None,
+    ),
+    b(
         &[Key::Char('?')],
         Action::Help,
-        GRAPH | SOURCE | PROBLEMS | COMPARE | DIFF,
+        GRAPH | SOURCE | PROBLEMS | COMPARE | DIFF | DOCTOR | LOG,
         "this help",
         Some("help"),
     ),
@@ -342,6 +456,17 @@ pub static BINDINGS: &[Binding] = &[
         Some("back/quit"),
     ),
     b(&[Key::Interrupt], Action::Quit, LISTS, "quit", None),
+];
+
+/// Keys while a stamp or undo dialog is open.
+pub static DIALOG_KEYS: &[(&str, &str)] = &[
+    (
+        "Enter",
+        "go on: from the preview to the confirmation, then write",
+    ),
+    ("text", "the confirmation: type the characters it asks for"),
+    ("↑/↓ PgUp/PgDn", "scroll the preview"),
+    ("Esc", "cancel: nothing is written"),
 ];
 
 /// Keys while typing a search query.
@@ -359,11 +484,11 @@ pub fn action_for(view: View, key: Key) -> Option<Action> {
         .map(|b| b.action)
 }
 
-/// `(keys, what)` pairs for the bottom bar of a view.
-pub fn bar(view: View) -> Vec<(String, &'static str)> {
+/// `(keys, what)` pairs for the bottom bar of a view (`database`: one is configured).
+pub fn bar(view: View, database: bool) -> Vec<(String, &'static str)> {
     BINDINGS
         .iter()
-        .filter(|b| b.applies_to(view))
+        .filter(|b| b.applies_to(view) && (database || !b.action.needs_database()))
         .filter_map(|b| b.bar.map(|label| (b.key_names(), label)))
         .collect()
 }

@@ -5,13 +5,19 @@
 //! handler, the help screen and the bottom bar. [`compare`] is compare mode (its own state and
 //! view), [`watch`] reloads the project when its files change, and [`app`] runs a session: the
 //! event loop over the explorer, compare mode and the background work. [`with_terminal`] owns the
-//! terminal: it restores it on exit and on panic. The library's core does not depend on this
-//! module.
+//! terminal: it restores it on exit and on panic. The database side is [`repair`] (state),
+//! [`jobs`] (the worker that talks to the database), [`dbview`], [`doctor`] and [`dialog`]
+//! (views). The library's core does not depend on this module.
 
 pub mod app;
 pub mod compare;
+pub mod dbview;
+pub mod dialog;
+pub mod doctor;
+pub mod jobs;
 pub mod keys;
 pub mod operations;
+pub mod repair;
 pub mod state;
 pub mod view;
 pub mod watch;

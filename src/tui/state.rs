@@ -14,6 +14,7 @@ use crate::render::lanes::{GlyphSet, LaneLayout};
 use crate::render::rows::{self, GraphRow, Mark};
 
 use super::keys::{self, Action, Key, View};
+use super::repair::Repair;
 
 /// Linear runs at least this long can be folded; the first and last rows stay visible.
 pub const MIN_FOLD_RUN: usize = 5;
@@ -127,6 +128,8 @@ pub struct State<'a> {
     pub height: u16,
     /// A one-line note for the bottom bar (e.g. "no parent").
     pub status: Option<String>,
+    /// The database side: connection, marks, doctor, dialogs ([`super::repair`]).
+    pub repair: Repair,
 }
 
 impl<'a> State<'a> {
@@ -145,12 +148,64 @@ impl<'a> State<'a> {
     /// thread: they are most of the cost).
     pub fn with_graph(
         map: &'a RevisionMap,
-        Graph { rows, layout }: Graph,
+        graph: Graph,
         root: PathBuf,
         diagnostics: Vec<Diagnostic>,
         glyphs: GlyphSet,
         (width, height): (u16, u16),
     ) -> State<'a> {
+        let mut s = State {
+            map,
+            project: root.display().to_string(),
+            root,
+            rows: Vec::new(),
+            layout: rows::layout(&[]),
+            glyphs,
+            diagnostics,
+            row_diagnostics: Vec::new(),
+            heads: map.heads().iter().filter(|&&h| !map.rev(h).phantom).count(),
+            view: View::Graph,
+            parent_rows: Vec::new(),
+            child_rows: Vec::new(),
+            ancestry: Vec::new(),
+            items: Vec::new(),
+            item_lines: Vec::new(),
+            row_item: Vec::new(),
+            folds: Vec::new(),
+            selected: 0,
+            scroll: 0,
+            search: Search::default(),
+            haystacks: Vec::new(),
+            problem_selected: 0,
+            problem_scroll: 0,
+            source: None,
+            source_scroll: 0,
+            help_scroll: 0,
+            details_scroll: 0,
+            operations: None,
+            width,
+            height,
+            status: None,
+            repair: Repair::default(),
+        };
+        s.set_graph(graph);
+        s.selected = 0;
+        s.selection_changed();
+        s
+    }
+
+    /// Replaces the graph's rows (and everything derived from them), keeping the selected
+    /// revision selected. Folds are dropped; a search is run again.
+    pub fn set_rows(&mut self, rows: Vec<GraphRow>) {
+        let layout = rows::layout(&rows);
+        self.set_graph(Graph { rows, layout });
+    }
+
+    /// [`Self::set_rows`] with the lanes already laid out.
+    fn set_graph(&mut self, Graph { rows, layout }: Graph) {
+        let keep = self.selected_row().map(|r| self.rows[r].id.clone());
+        let map = self.map;
+        self.layout = layout;
         let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
             by_id.entry(r.id.as_str()).or_insert(i);
@@ -168,14 +223,14 @@ impl<'a> State<'a> {
             }
         }
         let mut row_diagnostics = vec![Vec::new(); rows.len()];
-        for (d, diag) in diagnostics.iter().enumerate() {
+        for (d, diag) in self.diagnostics.iter().enumerate() {
             if let Some(id) = &diag.revision
                 && let Some(&i) = by_id.get(id.as_str())
             {
                 row_diagnostics[i].push(d);
             }
         }
-        let haystacks = rows
+        self.haystacks = rows
             .iter()
             .map(|r| {
                 let file = r
@@ -186,44 +241,22 @@ impl<'a> State<'a> {
                 format!("{}\n{}\n{}\n{}", r.id, r.labels.join("\n"), r.message, file).to_lowercase()
             })
             .collect();
-        let heads = map.heads().iter().filter(|&&h| !map.rev(h).phantom).count();
-        let n = rows.len();
-        let mut s = State {
-            map,
-            project: root.display().to_string(),
-            root,
-            rows,
-            layout,
-            glyphs,
-            diagnostics,
-            row_diagnostics,
-            heads,
-            view: View::Graph,
-            parent_rows,
-            child_rows,
-            ancestry: vec![false; n],
-            items: Vec::new(),
-            item_lines: Vec::new(),
-            row_item: Vec::new(),
-            folds: Vec::new(),
-            selected: 0,
-            scroll: 0,
-            search: Search::default(),
-            haystacks,
-            problem_selected: 0,
-            problem_scroll: 0,
-            source: None,
-            source_scroll: 0,
-            help_scroll: 0,
-            details_scroll: 0,
-            operations: None,
-            width,
-            height,
-            status: None,
-        };
-        s.rebuild_items();
-        s.selection_changed();
-        s
+        let new_index = keep.and_then(|id| by_id.get(id.as_str()).copied());
+        self.parent_rows = parent_rows;
+        self.child_rows = child_rows;
+        self.row_diagnostics = row_diagnostics;
+        self.ancestry = vec![false; rows.len()];
+        self.rows = rows;
+        self.folds.clear();
+        self.items.clear();
+        self.rebuild_items();
+        if !self.search.query.is_empty() {
+            let origin = self.search.origin;
+            self.update_matches();
+            self.search.origin = origin.min(self.rows.len().saturating_sub(1));
+        }
+        self.selected = new_index.map_or(0, |r| self.row_item[r]);
+        self.selection_changed();
     }
 
     pub fn problems(&self) -> usize {
@@ -418,6 +451,9 @@ impl<'a> State<'a> {
     /// Applies one key; never blocks.
     pub fn handle_key(&mut self, key: Key) -> Outcome {
         self.status = None;
+        if self.repair.dialog.is_some() {
+            return self.dialog_key(key);
+        }
         if self.search.editing {
             self.search_key(key);
             return Outcome::Continue;
@@ -427,13 +463,18 @@ impl<'a> State<'a> {
             self.search = Search::default();
             return Outcome::Continue;
         }
-        match keys::action_for(self.view, key) {
+        let outcome = match keys::action_for(self.view, key) {
             Some(a) => self.apply(a),
             None => Outcome::Continue,
-        }
+        };
+        self.guard_quit(outcome, key)
     }
 
     pub fn apply(&mut self, action: Action) -> Outcome {
+        if action.needs_database() {
+            self.database_action(action);
+            return Outcome::Continue;
+        }
         match self.view {
             View::Graph => return self.graph_action(action),
             View::Problems => self.problems_action(action),
@@ -441,6 +482,7 @@ impl<'a> State<'a> {
             View::Help => self.help_action(action),
             // Compare mode has its own state (`super::compare`).
             View::Compare | View::Diff => {}
+            View::Doctor | View::Log => self.panel_action(action),
         }
         if action == Action::Quit {
             return Outcome::Quit;
@@ -530,6 +572,7 @@ impl<'a> State<'a> {
             // Asking for the other side is the session's job (`super::app`).
             Action::CompareWith => {}
             Action::Back | Action::Quit => return Outcome::Quit,
+            _ => {}
         }
         Outcome::Continue
     }
@@ -784,6 +827,7 @@ impl<'a> State<'a> {
             }
             View::Help => self.help_scroll = self.help_scroll.saturating_add_signed(delta),
             View::Compare | View::Diff => {}
+            View::Doctor | View::Log => self.panel_scroll(delta),
         }
     }
 }

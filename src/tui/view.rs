@@ -12,8 +12,9 @@ use crate::diagnose::Severity;
 use crate::render::lanes::{Cell, GlyphSet};
 use crate::render::rows::{GraphRow, Mark};
 
-use super::keys::{self, BINDINGS, SEARCH_KEYS, View};
+use super::keys::{self, BINDINGS, DIALOG_KEYS, SEARCH_KEYS, View};
 use super::state::{Item, State};
+use super::{dbview, dialog, doctor};
 
 /// Smallest terminal the explorer draws in.
 pub const MIN_WIDTH: u16 = 50;
@@ -151,6 +152,11 @@ pub fn draw(frame: &mut Frame, state: &State) {
         View::Help => draw_help(frame, help_lines(), state.help_scroll, a.body),
         // Drawn by `super::compare::view` from its own state.
         View::Compare | View::Diff => {}
+        View::Doctor => doctor::draw(frame, state, a.body),
+        View::Log => dbview::draw_log(frame, state, a.body),
+    }
+    if let Some(d) = &state.repair.dialog {
+        dialog::draw(frame, state, d, a.body);
     }
     draw_bar(frame, state, a.bar);
 }
@@ -176,20 +182,32 @@ fn draw_header(frame: &mut Frame, state: &State, area: Rect) {
     } else {
         Style::new().fg(Color::Green)
     };
-    let line = Line::from(vec![
-        Span::styled(" migscope ", Style::new().add_modifier(Modifier::BOLD)),
-        Span::raw(state.project.clone()),
-        Span::raw("  "),
+    let project = [Span::raw(state.project.clone()), Span::raw("  ")];
+    let counts = [
         Span::raw(plural(revisions, "revision")),
         Span::raw(" · "),
         Span::styled(plural(state.heads, "head"), heads_style),
         Span::raw(" · "),
         Span::styled(plural(problems, "problem"), problems_style),
         Span::raw("  "),
-        Span::styled("database: not connected", Style::new().fg(Color::DarkGray)),
-    ]);
+    ];
+    let mut spans = vec![Span::styled(
+        " migscope ",
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    if state.repair.configured() {
+        // With a database, its state matters most: it comes first and the path last.
+        spans.extend(dbview::header_spans(state));
+        spans.push(Span::raw("  "));
+        spans.extend(counts);
+        spans.extend(project);
+    } else {
+        spans.extend(project);
+        spans.extend(counts);
+        spans.extend(dbview::header_spans(state));
+    }
     frame.render_widget(
-        Paragraph::new(line).style(Style::new().add_modifier(Modifier::REVERSED)),
+        Paragraph::new(Line::from(spans)).style(Style::new().add_modifier(Modifier::REVERSED)),
         area,
     );
 }
@@ -288,6 +306,7 @@ fn row_text(state: &State, r: usize, query: &str) -> Vec<Span<'static>> {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!("[{}]", m.label()), style));
     }
+    spans.extend(dbview::row_marks(state, r));
     if !state.row_diagnostics[r].is_empty() && row.rev.is_some() {
         spans.push(Span::styled(" ⚠", Style::new().fg(Color::Red)));
     }
@@ -354,7 +373,8 @@ fn draw_graph(frame: &mut Frame, state: &State, area: Rect) {
                     Span::raw(" ")
                 };
                 spans.push(gutter);
-                spans.push(Span::raw(" "));
+                let db = (k == 0).then(|| dbview::row_glyph(state, r)).flatten();
+                spans.push(db.unwrap_or(Span::raw(" ")));
                 let node = node_char(&state.rows[r], state.glyphs);
                 let line = cells.line(k).unwrap_or(&[]);
                 spans.extend(lane_spans(line, lane_width, state.glyphs, node));
@@ -481,6 +501,8 @@ pub fn details_lines(state: &State) -> Vec<Line<'static>> {
             lines.push(field("created", created));
         }
     }
+    // The database first: with one connected, it is what the repair is about.
+    lines.extend(dbview::details(state, r));
     let diags = &state.row_diagnostics[r];
     if !diags.is_empty() {
         lines.push(Line::raw(""));
@@ -683,7 +705,14 @@ fn draw_problems(frame: &mut Frame, state: &State, area: Rect) {
 }
 
 /// The explorer's views, whose keys its help lists.
-pub const EXPLORER_VIEWS: [View; 4] = [View::Graph, View::Source, View::Problems, View::Help];
+pub const EXPLORER_VIEWS: [View; 6] = [
+    View::Graph,
+    View::Source,
+    View::Problems,
+    View::Help,
+    View::Doctor,
+    View::Log,
+];
 
 /// The key table's rows that work in any of `views`, each with the views it is limited to.
 pub fn key_lines(views: &[View]) -> Vec<Line<'static>> {
@@ -717,16 +746,21 @@ pub fn key_lines(views: &[View]) -> Vec<Line<'static>> {
 /// The help screen's lines, generated from the key table the input handler uses.
 pub fn help_lines() -> Vec<Line<'static>> {
     let mut lines = key_lines(&EXPLORER_VIEWS);
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "While typing a search",
-        Style::new().add_modifier(Modifier::BOLD),
-    ));
-    for (k, what) in SEARCH_KEYS {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{k:<14}"), Style::new().fg(Color::Yellow)),
-            Span::raw(*what),
-        ]));
+    for (title, keys) in [
+        ("While typing a search", SEARCH_KEYS),
+        ("In a stamp or undo dialog", DIALOG_KEYS),
+    ] {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            title,
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+        for (k, what) in keys {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{k:<14}"), Style::new().fg(Color::Yellow)),
+                Span::raw(*what),
+            ]));
+        }
     }
     lines.push(Line::raw(""));
     lines.push(Line::raw(
@@ -781,15 +815,29 @@ fn draw_bar(frame: &mut Frame, state: &State, area: Rect) {
             Style::new().fg(Color::Yellow),
         ));
     }
-    spans.extend(key_spans(state.view));
+    if let Some(b) = dbview::busy_span(state) {
+        spans.push(b);
+    }
+    if state.repair.dialog.is_some() {
+        for (k, what) in DIALOG_KEYS {
+            spans.push(Span::styled(format!(" {k} "), key));
+            spans.push(Span::raw(format!(
+                " {}  ",
+                what.split(':').next().unwrap_or(what)
+            )));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
+    spans.extend(key_spans(state.view, state.repair.configured()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// The bottom bar's keys for a view, from the key table.
-pub(crate) fn key_spans(view: View) -> Vec<Span<'static>> {
+/// The bottom bar's keys for a view, from the key table (`database`: one is configured).
+pub(crate) fn key_spans(view: View, database: bool) -> Vec<Span<'static>> {
     let key = Style::new().fg(Color::Black).bg(Color::Gray);
     let mut spans = Vec::new();
-    for (i, (k, what)) in keys::bar(view).into_iter().enumerate() {
+    for (i, (k, what)) in keys::bar(view, database).into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::raw("  "));
         }

@@ -257,3 +257,35 @@ impl Drop for DirLock {
         let _ = fs::remove_dir_all(&self.path);
     }
 }
+
+/// Makes sure the venv can `import module`, installing `requirement` with pip when it cannot
+/// (a database driver that only some tests need, e.g. psycopg2 for PostgreSQL). Returns the
+/// venv interpreter.
+pub fn alembic_python_with(module: &str, requirement: &str) -> PathBuf {
+    let python = alembic_python();
+    let imports = |p: &Path| {
+        Command::new(p)
+            .args(["-c", &format!("import {module}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if imports(&python) {
+        return python;
+    }
+    let lock_path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("migscope-venv.lock");
+    let _lock = DirLock::acquire(&lock_path);
+    if !imports(&python) {
+        let out = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", requirement])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run pip: {e}"));
+        assert!(
+            out.status.success(),
+            "pip install {requirement} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    python
+}

@@ -460,3 +460,48 @@ fn timing() {
     let all = t.elapsed() / (rounds * sources.len() as u32);
     println!("per file: parse {parse:?}, ops {all:?}");
 }
+
+/// Every fixture and demo file: reading `upgrade()` alone gives exactly the full read's
+/// `upgrade()` (same ops, same lines) and no downgrade.
+#[test]
+fn upgrade_only_reading_matches_the_full_read() {
+    fn py_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                py_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "py") {
+                out.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    py_files(&root.join("tests/fixtures"), &mut files);
+    py_files(&root.join("assets/demo"), &mut files);
+    assert!(files.len() > 50, "{}", files.len());
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        let full = read_ops(&bytes);
+        let only = read_upgrade_ops(&bytes);
+        assert_eq!(only.upgrade, full.upgrade, "{}", f.display());
+        assert_eq!(only.downgrade.body, Body::Missing, "{}", f.display());
+    }
+}
+
+#[test]
+fn upgrade_only_reading_survives_a_cut_inside_a_string_and_upgrade_after_downgrade() {
+    let src = format!(
+        "{HEADER}def downgrade():\n    op.execute(\"\"\"\nDROP TABLE t\n\"\"\")\n\n\n\
+         def upgrade():\n    op.create_table('t', sa.Column('id', sa.Integer()))\n"
+    );
+    let full = ops(&src);
+    let only = read_upgrade_ops(src.as_bytes());
+    assert_eq!(only.upgrade, full.upgrade);
+    assert_eq!(
+        lines(&only.upgrade),
+        vec!["14 create_table t(id)".to_string()]
+    );
+    assert_eq!(only.downgrade.body, Body::Missing);
+    assert!(only.parse_error.is_none());
+}

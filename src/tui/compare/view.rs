@@ -85,7 +85,7 @@ pub fn draw(frame: &mut Frame, s: &CompareState) {
             Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ));
     }
-    bar.extend(key_spans(s.view));
+    bar.extend(key_spans(s.view, false));
     frame.render_widget(Paragraph::new(Line::from(bar)), a.bar);
 }
 
