@@ -27,6 +27,10 @@ use crate::revision::{self, ReadIssue, RevisionRecord, codec};
 /// Projects smaller than this are read directly (override: `MIGSCOPE_CACHE_MIN_FILES`).
 pub const MIN_FILES: usize = 1000;
 
+/// Operations need the full Python parser (a few hundred microseconds a file), so they are
+/// cached from smaller projects on.
+pub const MIN_OPS_FILES: usize = 200;
+
 /// How long a file must have been left alone before its record is cached.
 pub const SETTLE: Duration = Duration::from_secs(2);
 
@@ -55,40 +59,67 @@ pub fn dir_from_env(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
     nonempty("HOME").map(|h| Path::new(&h).join(".cache").join("migscope"))
 }
 
-/// The minimum project size, from the environment.
-pub fn min_files_from_env(env: impl Fn(&str) -> Option<String>) -> usize {
+/// The minimum project size, from the environment (`default`: [`MIN_FILES`] for records,
+/// [`MIN_OPS_FILES`] for operations).
+pub fn min_files_from_env(env: impl Fn(&str) -> Option<String>, default: usize) -> usize {
     env("MIGSCOPE_CACHE_MIN_FILES")
         .and_then(|v| v.parse().ok())
-        .unwrap_or(MIN_FILES)
+        .unwrap_or(default)
 }
 
-/// The cache file for one set of version locations.
-pub fn file_for(dir: &Path, locations: &[PathBuf], recursive: bool) -> PathBuf {
+/// The cache file of `kind` for one set of version locations.
+pub fn file_for(dir: &Path, kind: &str, locations: &[PathBuf], recursive: bool) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
     locations.hash(&mut h);
     recursive.hash(&mut h);
-    dir.join(format!("records-{:016x}.bin", h.finish()))
+    dir.join(format!("{kind}-{:016x}.bin", h.finish()))
 }
 
-/// Reads every file, through the cache at `cache_file`, keeping load order.
+/// What one cache holds per file, and how it is made and stored.
+pub struct Kind<T> {
+    /// Distinguishes layouts: a cache written for another kind or format is ignored.
+    pub format: u32,
+    pub read: fn(&Path) -> T,
+    pub encode: fn(&T, &mut Vec<u8>),
+    /// `None` for bytes this kind did not write.
+    pub decode: fn(&[u8]) -> Option<T>,
+    /// False for values that must be read again next time (the file could not be read).
+    pub keep: fn(&T) -> bool,
+}
+
+/// Revision records (what `Project::load` reads).
+pub const RECORDS: Kind<RevisionRecord> = Kind {
+    format: codec::FORMAT,
+    read: revision::read_file,
+    encode: codec::encode,
+    decode: codec::decode,
+    keep: |r| !r.issues.iter().any(|i| matches!(i, ReadIssue::Io { .. })),
+};
+
+/// Reads every file's revision record, through the cache at `cache_file`, keeping load order.
 pub fn read_all(files: &[PathBuf], cache_file: &Path) -> (Vec<RevisionRecord>, Stats) {
+    load(files, cache_file, &RECORDS)
+}
+
+/// Reads every file's `T`, through the cache at `cache_file`, keeping load order.
+pub fn load<T: Send>(files: &[PathBuf], cache_file: &Path, kind: &Kind<T>) -> (Vec<T>, Stats) {
     let started = SystemTime::now();
     let identity = binary_identity();
     let data = std::fs::read(cache_file).unwrap_or_default();
-    let old = Index::parse(&data, identity).unwrap_or_default();
-    let read: Vec<Loaded> = files
+    let old = Index::parse(&data, kind.format, identity).unwrap_or_default();
+    let read: Vec<Loaded<T>> = files
         .par_iter()
         .enumerate()
         .map(|(i, f)| {
             let key = Key::of(f);
             if let Some(key) = key
                 && let Some(raw) = old.lookup(i, f, &key)
-                && let Some(record) = codec::decode(raw)
+                && let Some(value) = (kind.decode)(raw)
             {
-                return (record, Some(key), Some(raw));
+                return (value, Some(key), Some(raw));
             }
-            (revision::read_file(f), key, None)
+            ((kind.read)(f), key, None)
         })
         .collect();
     let hits = read.iter().filter(|r| r.2.is_some()).count();
@@ -101,14 +132,14 @@ pub fn read_all(files: &[PathBuf], cache_file: &Path) -> (Vec<RevisionRecord>, S
         let settled = started
             .checked_sub(SETTLE)
             .unwrap_or(SystemTime::UNIX_EPOCH);
-        stats.written = write(cache_file, identity, &read, settled).is_ok();
+        stats.written = write(cache_file, identity, files, &read, kind, settled).is_ok();
     }
     (read.into_iter().map(|r| r.0).collect(), stats)
 }
 
-/// One file of a load: its record, its stat key (when it could be stat'ed), and the encoded
-/// record when it came from the cache (written back as is).
-type Loaded<'a> = (RevisionRecord, Option<Key>, Option<&'a [u8]>);
+/// One file of a load: its value, its stat key (when it could be stat'ed), and the encoded
+/// value when it came from the cache (written back as is).
+type Loaded<'a, T> = (T, Option<Key>, Option<&'a [u8]>);
 
 /// What must match for a cached record to be trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,9 +217,9 @@ struct Index<'a> {
 }
 
 impl<'a> Index<'a> {
-    fn parse(data: &'a [u8], identity: [u8; 16]) -> Option<Index<'a>> {
+    fn parse(data: &'a [u8], format: u32, identity: [u8; 16]) -> Option<Index<'a>> {
         let mut c = Reader { b: data, at: 0 };
-        if c.take(16)? != MAGIC || c.u32()? != codec::FORMAT || c.take(16)? != identity.as_slice() {
+        if c.take(16)? != MAGIC || c.u32()? != format || c.take(16)? != identity.as_slice() {
             return None;
         }
         let n = c.u32()? as usize;
@@ -265,37 +296,35 @@ impl<'a> Reader<'a> {
 
 /// Writes a new cache file next to the old one and renames it into place, so a reader never
 /// sees half a file and concurrent runs at worst replace each other's complete files.
-fn write(
+fn write<T>(
     file: &Path,
     identity: [u8; 16],
-    read: &[Loaded],
+    files: &[PathBuf],
+    read: &[Loaded<T>],
+    kind: &Kind<T>,
     settled: SystemTime,
 ) -> std::io::Result<()> {
     let mut out = Vec::with_capacity(read.len() * 512);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&codec::FORMAT.to_le_bytes());
+    out.extend_from_slice(&kind.format.to_le_bytes());
     out.extend_from_slice(&identity);
     let count_at = out.len();
     out.extend_from_slice(&0u32.to_le_bytes());
     let mut count = 0u32;
     let mut scratch = Vec::new();
-    for (record, key, raw) in read {
+    for (path, (value, key, raw)) in files.iter().zip(read) {
         let Some(key) = key else { continue };
-        let unreadable = record
-            .issues
-            .iter()
-            .any(|i| matches!(i, ReadIssue::Io { .. }));
-        let Some(path) = path_bytes(&record.path) else {
+        let Some(path) = path_bytes(path) else {
             continue;
         };
-        if unreadable || !key.settled_before(settled) {
+        if !(kind.keep)(value) || !key.settled_before(settled) {
             continue;
         }
         let raw = match raw {
             Some(raw) => *raw,
             None => {
                 scratch.clear();
-                codec::encode(record, &mut scratch);
+                (kind.encode)(value, &mut scratch);
                 &scratch
             }
         };
@@ -349,9 +378,9 @@ mod tests {
             None
         );
         assert_eq!(dir_from_env(env(&[])), None);
-        assert_eq!(min_files_from_env(env(&[])), MIN_FILES);
+        assert_eq!(min_files_from_env(env(&[]), MIN_FILES), MIN_FILES);
         assert_eq!(
-            min_files_from_env(env(&[("MIGSCOPE_CACHE_MIN_FILES", "1")])),
+            min_files_from_env(env(&[("MIGSCOPE_CACHE_MIN_FILES", "1")]), MIN_FILES),
             1
         );
     }

@@ -274,16 +274,23 @@ pub fn graph_evidence(
     let order = topological_order(map);
     let ancestors = strict_ancestors(map, &order);
     let mut verdicts = local.clone();
+    // One set for every fact, emptied through the ids it collected: allocating and zeroing n
+    // bits per fact was most of this loop at 10,000 revisions.
+    let mut seen = FixedBitSet::with_capacity(n);
+    let mut seen_ids: Vec<RevIdx> = Vec::new();
     for &r in order.iter().rev() {
         let mut facts = std::mem::take(&mut evidence[r].facts);
         for fact in facts.iter_mut().filter(|f| f.support != Support::Neutral) {
             let mut by: Vec<RevIdx> = Vec::new();
-            let mut seen = FixedBitSet::with_capacity(n);
+            for d in seen_ids.drain(..) {
+                seen.set(d, false);
+            }
             for s in fact.subjects.iter().flat_map(maskers_of) {
                 for &d in touched_by.get(&s).map_or(&[][..], Vec::as_slice) {
                     if d == r || ancestors[r].contains(d) || seen.put(d) {
                         continue;
                     }
+                    seen_ids.push(d);
                     // Descendants are final already (children first); an unrelated branch is
                     // judged on its own ops, since neither side's order is fixed.
                     let v = if ancestors[d].contains(r) {

@@ -22,6 +22,7 @@ pub mod plan;
 pub mod preflight;
 pub mod project;
 pub mod render;
+pub mod revert;
 pub mod revision;
 pub mod schema;
 pub mod stamp;

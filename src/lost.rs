@@ -110,7 +110,7 @@ impl Explanation {
                     Fate::Rewritten { new_id: None } => "changed to define no revision".into(),
                 };
                 format!(
-                    "defined in {} ({}); {what} by commit {} (restore: git show {}^:{})",
+                    "defined in {} ({}); {what} by commit {} (restore: git checkout {}^ -- :/{})",
                     slash_path(file),
                     down(down_revision),
                     commit.short(),

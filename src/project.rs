@@ -8,6 +8,7 @@ use crate::cache;
 use crate::config::{self, ConfigError, ConfigOptions, ProjectConfig};
 use crate::discover;
 use crate::graph::RevisionMap;
+use crate::revision::ops::{self, OpsReport};
 use crate::revision::{self, RevisionRecord};
 
 #[derive(Debug)]
@@ -68,22 +69,122 @@ fn read_cached(
     files: &[PathBuf],
 ) -> (Vec<RevisionRecord>, Option<cache::Stats>) {
     let env = |k: &str| std::env::var(k).ok();
-    if files.len() >= cache::min_files_from_env(env)
+    if files.len() >= cache::min_files_from_env(env, cache::MIN_FILES)
         && let Some(dir) = cache::dir_from_env(env)
     {
-        let locations: Vec<PathBuf> = config
-            .version_locations
-            .iter()
-            .map(|l| std::path::absolute(l).unwrap_or_else(|_| l.clone()))
-            .collect();
-        let file = cache::file_for(&dir, &locations, config.recursive);
+        let file = cache_file(config, &dir, "records");
         let (records, stats) = cache::read_all(files, &file);
         return (records, Some(stats));
     }
     (read_all(files), None)
 }
 
+fn cache_file(config: &ProjectConfig, dir: &std::path::Path, kind: &str) -> PathBuf {
+    let locations: Vec<PathBuf> = config
+        .version_locations
+        .iter()
+        .map(|l| std::path::absolute(l).unwrap_or_else(|_| l.clone()))
+        .collect();
+    cache::file_for(dir, kind, &locations, config.recursive)
+}
+
+/// Which migration functions' operations to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpsScope {
+    /// `upgrade()` only: what schema evidence and upgrade preflights need.
+    Upgrade,
+    /// `upgrade()` and `downgrade()`.
+    Both,
+}
+
+fn encode_ops(r: &OpsReport, out: &mut Vec<u8>) {
+    // Serializing plain data to a Vec cannot fail.
+    let _ = serde_json::to_writer(out, r);
+}
+
+fn decode_ops(b: &[u8]) -> Option<OpsReport> {
+    serde_json::from_slice(b).ok()
+}
+
+const UPGRADE_OPS: cache::Kind<OpsReport> = cache::Kind {
+    format: 0x0100_0001,
+    read: ops::read_upgrade_ops_file,
+    encode: encode_ops,
+    decode: decode_ops,
+    keep: |_| true,
+};
+
+const ALL_OPS: cache::Kind<OpsReport> = cache::Kind {
+    format: 0x0200_0001,
+    read: ops::read_ops_file,
+    encode: encode_ops,
+    decode: decode_ops,
+    keep: |_| true,
+};
+
+impl Project {
+    /// Every revision's operations ([`crate::evidence::load_ops`]), through the cache for
+    /// projects of [`cache::MIN_OPS_FILES`] files or more: parsing every `upgrade()` is most of
+    /// `migscope status`.
+    pub fn ops(&self, scope: OpsScope) -> Vec<Option<OpsReport>> {
+        let env = |k: &str| std::env::var(k).ok();
+        let map = &self.map;
+        if map.len() >= cache::min_files_from_env(env, cache::MIN_OPS_FILES)
+            && let Some(dir) = cache::dir_from_env(env)
+        {
+            let (kind, name) = match scope {
+                OpsScope::Upgrade => (&UPGRADE_OPS, "upgrade-ops"),
+                OpsScope::Both => (&ALL_OPS, "ops"),
+            };
+            let files: Vec<PathBuf> = (0..map.len())
+                .map(|i| map.record_of(i).path.clone())
+                .collect();
+            let (ops, stats) = cache::load(&files, &cache_file(&self.config, &dir, name), kind);
+            if std::env::var_os("MIGSCOPE_TIMING").is_some() {
+                eprintln!(
+                    "cache ({name}): {} hits, {} misses{}",
+                    stats.hits,
+                    stats.misses,
+                    if stats.written { ", rewritten" } else { "" }
+                );
+            }
+            return ops.into_iter().map(Some).collect();
+        }
+        match scope {
+            OpsScope::Upgrade => crate::evidence::load_upgrade_ops(map),
+            OpsScope::Both => crate::evidence::load_ops(map),
+        }
+    }
+}
+
 /// Reads files in parallel, keeping load order (Alembic's tie-breaker everywhere).
 pub fn read_all(files: &[PathBuf]) -> Vec<RevisionRecord> {
     files.par_iter().map(|f| revision::read_file(f)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Operations survive the cache's encoding unchanged, for every fixture.
+    #[test]
+    fn ops_round_trip_through_the_cache_encoding() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut seen = 0;
+        for dir in ["ops", "reader"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if !path.is_file() {
+                    continue;
+                }
+                for report in [ops::read_ops_file(&path), ops::read_upgrade_ops_file(&path)] {
+                    let mut buf = Vec::new();
+                    encode_ops(&report, &mut buf);
+                    assert_eq!(decode_ops(&buf), Some(report), "{}", path.display());
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen > 40, "only {seen} reports");
+    }
 }

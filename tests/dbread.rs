@@ -229,3 +229,71 @@ fn without_a_repository_or_a_trace_it_says_which() {
     let h = history_of(&sb);
     assert_eq!(h["history"]["kind"], "not_in_history", "{h}");
 }
+
+#[test]
+fn without_git_it_says_so() {
+    let sb = Sandbox::new();
+    // An empty PATH: the git command cannot be found.
+    let empty = tempfile::tempdir().unwrap();
+    let out = support::process::output(
+        Command::new(support::cli::migscope_bin())
+            .args(["-c"])
+            .arg(sb.ini())
+            .args(["status", "--format", "json"])
+            .env("PATH", empty.path())
+            .env("MIGSCOPE_STATE_DIR", sb.state())
+            .env_remove("DATABASE_URL")
+            .env_remove("MIGSCOPE_DATABASE_URL"),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let h = &v["unknown_history"][0];
+    assert_eq!(h["history"]["kind"], "no_git", "{h}");
+    assert!(
+        h["text"].as_str().unwrap().contains("cannot run git"),
+        "{h}"
+    );
+}
+
+/// `status` through the operations cache says exactly what it says without it, and the cache
+/// is really used (the run reports its hits).
+#[test]
+fn status_is_the_same_through_the_operations_cache() {
+    let sb = Sandbox::new();
+    let cache = sb.tmp.path().join("cache");
+    // The demo's files were just copied: let them age past the cache's settle time once.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let run = |cached: bool| {
+        let mut cmd = Command::new(support::cli::migscope_bin());
+        cmd.args([
+            "-c",
+            sb.ini().to_str().unwrap(),
+            "status",
+            "--format",
+            "json",
+        ])
+        .env("MIGSCOPE_STATE_DIR", sb.state())
+        .env("MIGSCOPE_TIMING", "1")
+        .env("MIGSCOPE_CACHE_MIN_FILES", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGSCOPE_DATABASE_URL");
+        if cached {
+            cmd.env("MIGSCOPE_CACHE_DIR", &cache);
+        } else {
+            cmd.env("MIGSCOPE_NO_CACHE", "1");
+        }
+        support::process::output(&mut cmd)
+    };
+    let fresh = run(false);
+    assert_eq!(fresh.code, Some(0), "{fresh:?}");
+    let first = run(true);
+    let second = run(true);
+    assert_eq!(first.stdout, fresh.stdout);
+    assert_eq!(second.stdout, fresh.stdout);
+    assert!(
+        second
+            .stderr
+            .contains("cache (upgrade-ops): 11 hits, 0 misses"),
+        "{second:?}"
+    );
+}

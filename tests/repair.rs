@@ -699,3 +699,59 @@ fn stamp_matches_alembic_on_random_graphs() {
     }
     assert!(compared >= 300, "only {compared} stamps compared");
 }
+
+#[test]
+fn stamp_and_undo_answer_in_json() {
+    let sb = Sandbox::new();
+    let json = |out: &Out| -> serde_json::Value {
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+    };
+    let args = ["stamp", "--purge", "cd2257cee794", "--format", "json"];
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let out = sb.run(&dry);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["action"], "stamp");
+    assert_eq!(v["before"], serde_json::json!(["b90dd01ef204"]));
+    assert_eq!(v["after"], serde_json::json!(["cd2257cee794"]));
+    assert_eq!(
+        v["sql"],
+        serde_json::json!([
+            "DELETE FROM alembic_version WHERE version_num = 'b90dd01ef204'",
+            "INSERT INTO alembic_version (version_num) VALUES ('cd2257cee794')"
+        ])
+    );
+    assert_eq!(v["executed"], false);
+    assert_eq!(v["outcome"], "dry_run");
+    assert!(v["journal"].is_null());
+    assert_eq!(sb.rows(), strs(&["b90dd01ef204"]));
+
+    let mut apply = args.to_vec();
+    apply.push("--yes");
+    let out = sb.run(&apply);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["executed"], true);
+    assert_eq!(v["outcome"], "applied");
+    assert_eq!(sb.rows(), strs(&["cd2257cee794"]));
+    let journal = sb.journal();
+    assert_eq!(v["journal"], journal[0]);
+
+    // Nothing to do: the rows are already these.
+    let out = sb.run(&apply);
+    let v = json(&out);
+    assert_eq!(v["outcome"], "unchanged", "{out:?}");
+    assert_eq!(v["sql"], serde_json::json!([]));
+
+    let out = sb.run(&["undo", "--yes", "--format", "json"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["action"], "undo");
+    assert_eq!(v["before"], serde_json::json!(["cd2257cee794"]));
+    assert_eq!(v["after"], serde_json::json!(["b90dd01ef204"]));
+    assert_eq!(v["executed"], true);
+    assert!(out.stderr.contains("Undoing the stamp"), "{out:?}");
+    assert_eq!(sb.rows(), strs(&["b90dd01ef204"]));
+    assert_eq!(sb.journal().len(), 2);
+}

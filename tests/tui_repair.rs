@@ -70,9 +70,16 @@ impl Sandbox {
             source: "--db".into(),
             table: VersionTable::default(),
             journal: Some(self.tmp.path().join("state/journal.jsonl")),
-            // The test venv's pinned Alembic (tests/support/venv.rs).
+            // The test venv's pinned Alembic (tests/support/venv.rs). A fixed hash seed: the
+            // order in which Alembic writes several version rows follows Python's set order.
             alembic: Ok(AlembicCommand {
-                program: vec![venv::alembic_python().into(), "-m".into(), "alembic".into()],
+                program: vec![
+                    "env".into(),
+                    "PYTHONHASHSEED=0".into(),
+                    venv::alembic_python().into(),
+                    "-m".into(),
+                    "alembic".into(),
+                ],
                 config: self.dir().join("alembic.ini"),
                 name: None,
                 cwd: self.dir(),

@@ -22,12 +22,12 @@ use migscope::db::{
     self, Db, DbError, DbUrl, LocatedVersionTable, SchemaScope, SqlStep, VersionState,
 };
 use migscope::diagnose::{Diagnostic, Severity};
-use migscope::evidence;
 use migscope::graph::RevisionMap;
 use migscope::journal::{self, Entry};
 use migscope::lost;
 use migscope::plan;
-use migscope::project::Project;
+use migscope::project::{OpsScope, Project};
+use migscope::revert;
 use migscope::schema::SchemaSnapshot;
 use migscope::stamp::{self, StampError};
 use migscope::swap;
@@ -451,7 +451,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
     let (state, schema) = read_state_and_schema(&t)?;
     let t_db = std::time::Instant::now();
     // Status plans upgrades only: downgrade() bodies are not read.
-    let ops = evidence::load_upgrade_ops(map);
+    let ops = t.project.ops(OpsScope::Upgrade);
     let t_ops = std::time::Instant::now();
     let a = assess::assess(map, &state, &schema, &ops);
     let t_assess = std::time::Instant::now();
@@ -851,7 +851,7 @@ pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
         &mut *out
     };
     if matches!(last.action.as_str(), "upgrade" | "downgrade") {
-        return refuse_schema_undo(text_out, last, cli.global.demo);
+        return refuse_schema_undo(text_out, &t, last, cli.global.demo);
     }
     writeln!(
         text_out,
@@ -872,13 +872,33 @@ pub fn undo(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> CmdResult {
 
 /// The last change was Alembic running migrations: the schema moved with the rows, so putting
 /// the old rows back would make the table lie about the schema. Say what reverts it instead.
-fn refuse_schema_undo(out: &mut dyn Write, last: &Entry, demo: bool) -> CmdResult {
+fn refuse_schema_undo(out: &mut dyn Write, t: &Target, last: &Entry, demo: bool) -> CmdResult {
     let prog = if demo { "migscope --demo" } else { "migscope" };
     let back = if last.action == "upgrade" {
         "downgrade"
     } else {
         "upgrade"
     };
+    let mut targets = last.before.clone();
+    let mut order_note = "preview each with --dry-run";
+    if back == "downgrade" && targets.len() > 1 {
+        // Several downgrades: the order can decide whether they succeed.
+        let (state, schema) = read_state_and_schema(t)?;
+        let map = &t.project.map;
+        let ops = t.project.ops(OpsScope::Both);
+        let rows = state.rows.unwrap_or_default();
+        match revert::downgrade_order(map, &rows, &targets, &ops, &schema) {
+            Some(order) => {
+                targets = order;
+                order_note = "in this order, which the preflight predicts runs cleanly; preview \
+                              each with --dry-run";
+            }
+            None => {
+                order_note = "the preflight predicts a failure in every order: preview each \
+                              with --dry-run"
+            }
+        }
+    }
     writeln!(
         out,
         "The last change to this database was `alembic {}` at {} ({}): rows {} -> {}.",
@@ -891,13 +911,12 @@ fn refuse_schema_undo(out: &mut dyn Write, last: &Entry, demo: bool) -> CmdResul
     writeln!(
         out,
         "It changed the schema, so undo does not rewrite the version table over it. To revert \
-         it, run the migrations back (preview each with --dry-run: with several rows, the order \
-         can matter):"
+         it, run the migrations back ({order_note}):"
     )?;
-    if last.before.is_empty() {
+    if targets.is_empty() {
         writeln!(out, "  {prog} {back} base")?;
     }
-    for rev in &last.before {
+    for rev in &targets {
         writeln!(out, "  {prog} {back} {rev}")?;
     }
     Err(Failure::Findings)

@@ -19,11 +19,10 @@ use super::{Cli, CmdResult, Failure, config_options};
 use migscope::alembic_run::{self, AlembicCommand, Outcome, Stream, Verb};
 use migscope::assess;
 use migscope::db as mdb;
-use migscope::evidence;
 use migscope::graph::{RevIdx, RevisionMap};
 use migscope::journal::{self, Entry};
 use migscope::plan::{self, Direction};
-use migscope::project::Project;
+use migscope::project::{OpsScope, Project};
 use migscope::stamp;
 
 /// Lines of Alembic's output repeated after a failure.
@@ -102,8 +101,8 @@ pub fn run(cli: &Cli, args: &RunArgs, verb: Verb, out: &mut dyn Write) -> CmdRes
         writeln!(out, "note: {note}")?;
     }
     let ops = match verb {
-        Verb::Upgrade => evidence::load_upgrade_ops(map),
-        Verb::Downgrade => evidence::load_ops(map),
+        Verb::Upgrade => t.project.ops(OpsScope::Upgrade),
+        Verb::Downgrade => t.project.ops(OpsScope::Both),
     };
     let route = assess::route_to(map, &before, direction(verb), &args.target, &ops, &schema);
     writeln!(out, "alembic {} {}:", verb.as_str(), args.target)?;

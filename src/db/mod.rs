@@ -88,13 +88,13 @@ pub struct VersionState {
     pub column_length: Option<u32>,
 }
 
-/// Connects, reads the version table and the schema around it (the version table excluded),
-/// closes: what `migscope status` and the explorer look at.
+/// Connects read-only, reads the version table and the schema around it (the version table
+/// excluded), closes: what the explorer looks at.
 pub async fn read_with_schema(
     url: &DbUrl,
     table: &VersionTable,
 ) -> Result<(VersionState, crate::schema::SchemaSnapshot), DbError> {
-    let mut conn = Db::connect(url).await?;
+    let mut conn = Db::connect_read_only(url).await?;
     let result = async {
         let state = conn.read_version_state(table).await?;
         let schema = conn.schema(&SchemaScope::excluding(table)).await?;

@@ -18,10 +18,10 @@ mod tests;
 
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one revision file's migration functions do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpsReport {
     pub upgrade: FunctionOps,
     pub downgrade: FunctionOps,
@@ -31,14 +31,14 @@ pub struct OpsReport {
 }
 
 /// A syntax error, as the parser reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParseFailure {
     pub message: String,
     pub line: u32,
 }
 
 /// One of the two migration functions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionOps {
     pub body: Body,
     /// Line of the `def` (of the last definition, which is the one Python keeps).
@@ -48,7 +48,7 @@ pub struct FunctionOps {
 }
 
 /// The shape of a migration function's body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Body {
     /// No function of that name at module level.
@@ -63,7 +63,7 @@ pub enum Body {
 
 /// A name as written: a literal (or something statically resolvable to one, like `op.f("ix")`
 /// or a module-level string constant), or the source text of an expression.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Name {
     Literal(String),
@@ -90,7 +90,7 @@ impl std::fmt::Display for Name {
 }
 
 /// A table an operation names, with its `schema=` argument (None: the default schema).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableRef {
     pub name: Name,
     pub schema: Option<Name>,
@@ -117,7 +117,7 @@ impl std::fmt::Display for TableRef {
 }
 
 /// A `sa.Column(...)` (or a column recognised in `CREATE TABLE` / `ADD COLUMN` SQL).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnDef {
     pub name: Name,
     /// The type's source text (`sa.String(length=64)`), when given.
@@ -134,7 +134,7 @@ impl ColumnDef {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConstraintKind {
     Unique,
@@ -145,7 +145,7 @@ pub enum ConstraintKind {
 }
 
 /// What an operation does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum OpKind {
     CreateTable {
@@ -223,7 +223,7 @@ pub enum OpKind {
 }
 
 /// One operation, where it is written, and how sure its effect is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Op {
     #[serde(flatten)]
     pub kind: OpKind,

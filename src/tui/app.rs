@@ -97,12 +97,12 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                     drop(state);
                     project = Arc::new(r.project);
                     diagnostics = r.diagnostics;
-                    graph = r.graph;
                     // The database is read again against the new revisions.
                     if let Some(j) = &jobs {
                         j.send(Request::Project(Arc::clone(&project)));
                     }
                     repair.project_changed();
+                    graph = r.graph;
                 }
             }
         }

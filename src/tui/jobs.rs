@@ -16,9 +16,8 @@ use std::time::Duration;
 use crate::alembic_run::{self, AlembicCommand, Outcome, Verb};
 use crate::assess::{self, Assessment};
 use crate::db::{self, DbUrl, VersionState, VersionTable};
-use crate::evidence;
 use crate::journal::{self, Entry};
-use crate::project::Project;
+use crate::project::{OpsScope, Project};
 use crate::revision::ops::OpsReport;
 use crate::schema::SchemaSnapshot;
 use crate::swap::{self, Change};
@@ -170,7 +169,7 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
             Request::Load => {
                 let _ = events.send(Event::Busy("reading the database".into()));
                 let ops = ops
-                    .get_or_insert_with(|| Arc::new(evidence::load_ops(&ctx.project.map)))
+                    .get_or_insert_with(|| Arc::new(ctx.project.ops(OpsScope::Both)))
                     .clone();
                 Event::Loaded(Box::new(load(&rt, &ctx, ops)))
             }
@@ -236,7 +235,7 @@ fn run(
     .map_err(|e| e.to_string())?;
     let after = rt
         .block_on(async {
-            let mut conn = db::Db::connect(&ctx.url).await?;
+            let mut conn = db::Db::connect_read_only(&ctx.url).await?;
             let s = conn.read_version_state(&ctx.table).await;
             conn.close().await;
             s

@@ -136,7 +136,7 @@ fn ghost_row(id: &str) -> GraphRow {
     GraphRow {
         id: id.to_string(),
         rev: None,
-        labels: std::sync::Arc::from([]),
+        labels: Vec::new().into(),
         marks: Vec::new(),
         message: "in the database; no revision file defines it".into(),
         parents: Vec::new(),

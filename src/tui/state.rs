@@ -201,8 +201,8 @@ impl<'a> State<'a> {
         self.set_graph(Graph { rows, layout });
     }
 
-    /// [`Self::set_rows`] with the lanes already laid out.
-    fn set_graph(&mut self, Graph { rows, layout }: Graph) {
+    /// [`State::set_rows`] with the lanes already computed.
+    pub fn set_graph(&mut self, Graph { rows, layout }: Graph) {
         let keep = self.selected_row().map(|r| self.rows[r].id.clone());
         let map = self.map;
         self.layout = layout;
