@@ -89,7 +89,8 @@ fn compare_mode_from_the_command_line_and_from_the_explorer() {
         marker.display()
     );
     let t = Tmux::start("migscope-cmp", tmp.path(), &cmd, SIZE);
-    let screen = t.wait_for("union graph", Duration::from_secs(20));
+    // Wait for the last part asserted: a capture may catch a frame half written.
+    let screen = t.wait_for("1 left only", Duration::from_secs(20));
     assert!(screen.contains("migscope compare"), "{screen}");
     assert!(screen.contains("1 left only"), "{screen}");
     // The first difference is selected; Enter shows it against nothing on the right.
@@ -121,7 +122,8 @@ fn compare_mode_from_the_command_line_and_from_the_explorer() {
     );
     t.type_text(&right.display().to_string());
     t.keys(&["Enter"]);
-    let screen = t.wait_for("union graph", Duration::from_secs(20));
+    // Wait for the last part asserted: a capture may catch a frame half written.
+    let screen = t.wait_for("1 left only", Duration::from_secs(20));
     assert!(screen.contains("1 left only"), "{screen}");
     assert!(screen.contains("a9b8c7d6e5f4"), "{screen}");
     t.keys(&["q"]);
