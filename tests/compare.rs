@@ -528,3 +528,54 @@ fn two_git_branches_that_each_add_a_revision_merge_into_two_heads() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
 }
+
+/// Through the record cache (forced on for these small sides), a comparison says exactly what
+/// it says without it, also after a file changes on one side.
+#[test]
+fn the_cache_never_changes_a_comparison() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (l, r) = (
+        Checkout::new(tmp.path(), "linux"),
+        Checkout::new(tmp.path(), "windows"),
+    );
+    l.base_history();
+    r.base_history();
+    let crlf = String::from_utf8(l.read("aaa001_rev.py"))
+        .unwrap()
+        .replace('\n', "\r\n");
+    r.write("aaa001_rev.py", crlf);
+    let cache = tmp.path().join("cache");
+    let run = |cached: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_migscope"));
+        cmd.current_dir(tmp.path())
+            .args(["compare", l.arg(), r.arg(), "--format", "json"])
+            .env("MIGSCOPE_CACHE_MIN_FILES", "1")
+            .stdin(Stdio::null());
+        if cached {
+            cmd.env("MIGSCOPE_CACHE_DIR", &cache);
+        } else {
+            cmd.env("MIGSCOPE_NO_CACHE", "1");
+        }
+        json(&cmd.output().unwrap())
+    };
+    // Files younger than the settle time are never cached.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let fresh = run(false);
+    assert_eq!(run(true), fresh);
+    assert_eq!(run(true), fresh);
+    assert!(
+        fs::read_dir(&cache).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("compare-")),
+        "the comparison did not use the cache"
+    );
+    let edited = String::from_utf8(r.read("bbb002_rev.py"))
+        .unwrap()
+        .replace("pass\n", "op.drop_table('t')\n");
+    r.write("bbb002_rev.py", edited);
+    let fresh = run(false);
+    assert_eq!(entry(&fresh, "bbb002")["status"], "content_differs");
+    assert_eq!(run(true), fresh);
+}

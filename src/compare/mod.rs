@@ -7,6 +7,7 @@
 //! (left's files, then the revisions only right has), with its heads and diagnostics.
 //! [`sync`] turns the comparison into a plan of copies.
 
+mod cached;
 pub mod diff;
 pub mod sync;
 pub mod winpath;
@@ -647,6 +648,24 @@ fn parse_records(raw: &RawSide, reuse: Option<Reuse>) -> Parsed {
                 .collect()
         })
         .unwrap_or_default();
+    let directory = matches!(raw.source, Source::Directory { .. });
+    let cached = directory
+        .then(|| {
+            let paths: Vec<PathBuf> = raw.files.iter().map(|f| f.path.clone()).collect();
+            cached::load(&paths, &raw.version_locations)
+        })
+        .flatten();
+    if let Some(cached) = cached {
+        let parsed = cached
+            .into_iter()
+            .zip(&raw.files)
+            .map(|((rec, fingerprint), raw_file)| {
+                let key = record_key(&rec, raw_file);
+                (rec, key, raw_file.side_file(fingerprint))
+            })
+            .collect();
+        return assemble(parsed);
+    }
     let parsed: Vec<(RevisionRecord, Key, SideFile)> = raw
         .files
         .par_iter()
@@ -681,25 +700,39 @@ fn parse_records(raw: &RawSide, reuse: Option<Reuse>) -> Parsed {
                             // Unreadable: let the reader describe the I/O error.
                             None => revision::read_file(&raw_file.path),
                         };
-                        // The map knows a revision by its normalized id (the last file with
-                        // an id wins); a file with no usable id is matched by its name.
-                        let key = match rec.normalized() {
-                            Ok(n) => Key::Id(n.id),
-                            Err(_) => Key::File(raw_file.rel.clone()),
-                        };
+                        let key = record_key(&rec, raw_file);
                         (rec, key)
                     }
                 };
-                let file = SideFile {
-                    location: raw_file.location,
-                    rel: raw_file.rel.clone(),
-                    fingerprint,
-                    blob: raw_file.blob.clone(),
-                };
-                (rec, key, file)
+                (rec, key, raw_file.side_file(fingerprint))
             })
         })
         .collect();
+    assemble(parsed)
+}
+
+/// The map knows a revision by its normalized id (the last file with an id wins); a file with
+/// no usable id is matched by its name.
+fn record_key(rec: &RevisionRecord, raw_file: &RawFile) -> Key {
+    match rec.normalized() {
+        Ok(n) => Key::Id(n.id),
+        Err(_) => Key::File(raw_file.rel.clone()),
+    }
+}
+
+impl RawFile {
+    fn side_file(&self, fingerprint: Fingerprint) -> SideFile {
+        SideFile {
+            location: self.location,
+            rel: self.rel.clone(),
+            fingerprint,
+            blob: self.blob.clone(),
+        }
+    }
+}
+
+/// Marks which file is each key's main one (the last, as the map keeps it) and splits the columns.
+fn assemble(parsed: Vec<(RevisionRecord, Key, SideFile)>) -> Parsed {
     let mut last: HashMap<&Key, usize> = HashMap::with_capacity(parsed.len());
     for (i, (_, k, _)) in parsed.iter().enumerate() {
         last.insert(k, i);
