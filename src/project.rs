@@ -6,6 +6,7 @@ use rayon::prelude::*;
 
 use crate::cache;
 use crate::config::{self, ConfigError, ConfigOptions, ProjectConfig};
+use crate::diagnose::{self, Diagnostic, Expectations, Severity};
 use crate::discover;
 use crate::graph::RevisionMap;
 use crate::revision::ops::{self, OpsReport};
@@ -123,6 +124,30 @@ const ALL_OPS: cache::Kind<OpsReport> = cache::Kind {
 };
 
 impl Project {
+    /// The branches the project declares (`[tool.migscope] branches`) plus `extra` (`--branches`).
+    pub fn expectations(&self, extra: &[String]) -> Expectations {
+        let mut branches = self.config.migscope.branches.clone();
+        branches.extend(extra.iter().cloned());
+        Expectations { branches }
+    }
+
+    /// Every diagnostic `migscope check` reports for the project itself, Alembic's discovery
+    /// warnings ("loaded twice") included.
+    pub fn diagnostics(&self, extra_branches: &[String]) -> Vec<Diagnostic> {
+        let mut diags = diagnose::diagnose(&self.map, &self.expectations(extra_branches));
+        diags.extend(self.discovery_warnings.iter().map(|w| Diagnostic {
+            code: "file-loaded-twice",
+            severity: Severity::Warning,
+            message: w.clone(),
+            revision: None,
+            file: None,
+            line: None,
+            column: None,
+            fix: "List each versions directory once in version_locations".into(),
+        }));
+        diags
+    }
+
     /// Every revision's operations ([`crate::evidence::load_ops`]), through the cache for
     /// projects of [`cache::MIN_OPS_FILES`] files or more: parsing every `upgrade()` is most of
     /// `migscope status`.

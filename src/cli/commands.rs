@@ -8,7 +8,7 @@ use serde_json::json;
 use super::args::{CheckFormat, Command, DataFormat, DirectionArg, ExportFormat};
 use super::{Cli, CmdResult, Failure, config_options};
 use migscope::alembic_run::Verb;
-use migscope::diagnose::{self, Diagnostic, Expectations, Severity};
+use migscope::diagnose::{self, Diagnostic, Severity};
 use migscope::graph::{RevisionError, RevisionMap};
 use migscope::plan::{self, Direction, Plan};
 use migscope::project::Project;
@@ -168,7 +168,7 @@ fn show(project: &Project, rev: &str, format: DataFormat, out: &mut dyn Write) -
             format,
         ));
     }
-    let all = diagnose::diagnose(map, &expectations(project, &[]));
+    let all = diagnose::diagnose(map, &project.expectations(&[]));
     let about = |r: usize| -> Vec<&Diagnostic> {
         all.iter()
             .filter(|d| d.revision.as_deref() == Some(map.rev(r).id.as_str()))
@@ -253,12 +253,6 @@ fn auto_plan(map: &RevisionMap, from: &[String], to: &str) -> Result<Plan, Revis
     }
 }
 
-fn expectations(project: &Project, extra: &[String]) -> Expectations {
-    let mut branches = project.config.migscope.branches.clone();
-    branches.extend(extra.iter().cloned());
-    Expectations { branches }
-}
-
 fn check(
     project: &Project,
     cli: &Cli,
@@ -267,20 +261,10 @@ fn check(
     out: &mut dyn Write,
 ) -> CmdResult {
     let map = &project.map;
-    let mut diags = diagnose::diagnose(map, &expectations(project, &cli.global.branches));
-    diags.extend(extra);
-    for w in &project.discovery_warnings {
-        diags.push(Diagnostic {
-            code: "file-loaded-twice",
-            severity: Severity::Warning,
-            message: w.clone(),
-            revision: None,
-            file: None,
-            line: None,
-            column: None,
-            fix: "List each versions directory once in version_locations".into(),
-        });
-    }
+    let mut diags = project.diagnostics(&cli.global.branches);
+    // Database findings come before the discovery warnings, as they always have.
+    let discovery = diags.len() - project.discovery_warnings.len();
+    diags.splice(discovery..discovery, extra);
     let errors = diagnose::count(&diags, Severity::Error);
     let warnings = diagnose::count(&diags, Severity::Warning);
     match format {

@@ -98,12 +98,6 @@ fn load(cli: &Cli, writing: bool) -> Result<&'static Project, Failure> {
     Ok(Box::leak(Box::new(project)))
 }
 
-fn expectations(cli: &Cli, project: &Project) -> Expectations {
-    let mut branches = project.config.migscope.branches.clone();
-    branches.extend(cli.global.branches.iter().cloned());
-    Expectations { branches }
-}
-
 /// The database's rows, or why they could not be read. A database named with `--db` that
 /// cannot be read is an error; the configured one is only skipped.
 fn db_check(cli: &Cli, args: &DbArgs, project: &Project) -> Result<DbCheck, Failure> {
@@ -148,7 +142,7 @@ pub fn run(cli: &Cli, args: &FixArgs, out: &mut dyn Write) -> CmdResult {
     let project = load(cli, !common.dry_run)?;
     let ctx = FixContext {
         project,
-        expect: expectations(cli, project),
+        expect: project.expectations(&cli.global.branches),
         db: db_check(cli, &common.db, project)?,
     };
     let plan = match &args.action {
@@ -351,7 +345,7 @@ pub fn undo_files(cli: &Cli, args: &UndoArgs, out: &mut dyn Write) -> Result<boo
     )?;
     let ctx = FixContext {
         project,
-        expect: expectations(cli, project),
+        expect: project.expectations(&cli.global.branches),
         db: db_check(cli, &args.db, project)?,
     };
     let plan = fix::plan_undo(&ctx, &entry).map_err(|e| failure(e, DataFormat::Text, out))?;

@@ -201,12 +201,12 @@ impl<'a> State<'a> {
     }
 
     fn expectations(&self) -> Expectations {
-        let mut branches = self
-            .project_ref
-            .map(|p| p.config.migscope.branches.clone())
-            .unwrap_or_default();
-        branches.extend(self.fixes.extra_branches.iter().cloned());
-        Expectations { branches }
+        match self.project_ref {
+            Some(p) => p.expectations(&self.fixes.extra_branches),
+            None => Expectations {
+                branches: self.fixes.extra_branches.clone(),
+            },
+        }
     }
 
     /// What the plan's applied-history check is given: the rows as the explorer last read them.

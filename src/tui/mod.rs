@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 
-use crate::diagnose::{self, Diagnostic, Expectations, Severity};
+use crate::diagnose::Diagnostic;
 use crate::project::Project;
 use crate::render::lanes::GlyphSet;
 
@@ -38,22 +38,7 @@ pub use state::{Outcome, State};
 
 /// Every diagnostic `migscope check` reports for a project (declared branches included).
 pub fn diagnostics(project: &Project, extra_branches: &[String]) -> Vec<Diagnostic> {
-    let mut branches = project.config.migscope.branches.clone();
-    branches.extend(extra_branches.iter().cloned());
-    let mut diags = diagnose::diagnose(&project.map, &Expectations { branches });
-    for w in &project.discovery_warnings {
-        diags.push(Diagnostic {
-            code: "file-loaded-twice",
-            severity: Severity::Warning,
-            message: w.clone(),
-            revision: None,
-            file: None,
-            line: None,
-            column: None,
-            fix: "List each versions directory once in version_locations".into(),
-        });
-    }
-    diags
+    project.diagnostics(extra_branches)
 }
 
 /// The directory a project is shown by (header) and file paths are relative to.
