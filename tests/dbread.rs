@@ -78,10 +78,21 @@ fn a_missing_sqlite_file_is_an_error_not_a_new_database() {
     let sb = Sandbox::new();
     let missing = sb.tmp.path().join("nope/missing.db");
     let url = sqlite_arg(&missing);
-    let runs: [&[&str]; 3] = [
+    // Before the subcommand too: the project's own URL (which works) must not be used instead.
+    let runs: [&[&str]; 6] = [
         &["status", "--db", &url],
         &["check", "--db", &url],
         &["plan", "--to", "heads", "--from", "current", "--db", &url],
+        &["--db", &url, "status"],
+        &[
+            "--db",
+            &url,
+            "stamp",
+            "--purge",
+            "cd2257cee794",
+            "--dry-run",
+        ],
+        &["--db", &url, "plan", "--to", "heads", "--from", "current"],
     ];
     for args in runs {
         let out = sb.run(args);

@@ -30,7 +30,7 @@ pub struct Cli {
     /// Explorer (no command): never write to the database (stamp, undo and upgrade disabled)
     #[arg(long = "read-only")]
     pub read_only: bool,
-    /// Explorer (no command): the database to show and repair
+    /// The database to show and repair (also the default for a subcommand's own --db)
     #[command(flatten)]
     pub db: super::db::DbArgs,
     /// Explorer (no command): how to run Alembic for u/d, as words split on whitespace (no

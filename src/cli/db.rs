@@ -48,6 +48,24 @@ pub struct DbArgs {
     pub version_table_schema: Option<String>,
 }
 
+impl DbArgs {
+    /// These flags (a subcommand's), each falling back to `outer`'s (given before the
+    /// subcommand: `migscope --db URL status` must not silently use another database).
+    pub fn or(&self, outer: &DbArgs) -> DbArgs {
+        DbArgs {
+            db: self.db.clone().or_else(|| outer.db.clone()),
+            version_table: self
+                .version_table
+                .clone()
+                .or_else(|| outer.version_table.clone()),
+            version_table_schema: self
+                .version_table_schema
+                .clone()
+                .or_else(|| outer.version_table_schema.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
@@ -193,7 +211,7 @@ pub(super) fn target(cli: &Cli, args: &DbArgs, writing: bool) -> Result<Target, 
     }
     let project = Project::load(&opts).map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
     let project: &'static Project = Box::leak(Box::new(project));
-    let (url, source, table) = locate(args, &project.config, demo.as_deref())?;
+    let (url, source, table) = locate(cli, args, &project.config, demo.as_deref())?;
     Ok(Target {
         project,
         url,
@@ -228,10 +246,12 @@ fn demo_location(cli: &Cli, writing: bool) -> Result<Option<PathBuf>, Failure> {
 
 /// The database URL (and where it came from) and the version table.
 fn locate(
+    cli: &Cli,
     args: &DbArgs,
     config: &ProjectConfig,
     demo: Option<&Path>,
 ) -> Result<(DbUrl, String, LocatedVersionTable), Failure> {
+    let args = &args.or(&cli.db);
     let (raw, source) = match (&args.db, demo) {
         (None, Some(dir)) => (
             format!("sqlite:///{}", dir.join("demo.db").display()),
@@ -297,7 +317,7 @@ pub fn explorer(cli: &Cli) -> Result<(Project, ConfigOptions, Repair), Failure> 
                 .to_string(),
         ),
     };
-    let repair = match locate(&cli.db, &project.config, demo.as_deref()) {
+    let repair = match locate(cli, &cli.db, &project.config, demo.as_deref()) {
         Ok((url, source, table)) => Repair::connect(
             RepairTarget {
                 url,
@@ -330,7 +350,7 @@ pub(super) fn version_rows(
     config: &ProjectConfig,
 ) -> Result<(String, Vec<String>), Failure> {
     let demo = demo_location(cli, false)?;
-    let (url, _, table) = locate(args, config, demo.as_deref())?;
+    let (url, _, table) = locate(cli, args, config, demo.as_deref())?;
     let rt = runtime()?;
     let state = rt
         .block_on(async {
@@ -346,7 +366,7 @@ pub(super) fn version_rows(
 /// The masked URL `undo` would use, when one is configured.
 pub(super) fn masked_url(cli: &Cli, args: &DbArgs, config: &ProjectConfig) -> Option<String> {
     let demo = demo_location(cli, false).ok()?;
-    locate(args, config, demo.as_deref())
+    locate(cli, args, config, demo.as_deref())
         .ok()
         .map(|(url, _, _)| url.masked())
 }
@@ -934,7 +954,7 @@ pub fn db_diagnostics(
     project: &Project,
 ) -> Result<Vec<Diagnostic>, Failure> {
     let demo = demo_location(cli, false)?;
-    let (url, _, table) = locate(args, &project.config, demo.as_deref())?;
+    let (url, _, table) = locate(cli, args, &project.config, demo.as_deref())?;
     let table = table.table;
     let map = &project.map;
     let rt = runtime()?;

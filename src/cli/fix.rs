@@ -103,7 +103,7 @@ fn load(cli: &Cli, writing: bool) -> Result<&'static Project, Failure> {
 fn db_check(cli: &Cli, args: &DbArgs, project: &Project) -> Result<DbCheck, Failure> {
     match db::version_rows(cli, args, &project.config) {
         Ok((database, rows)) => Ok(DbCheck::Rows { database, rows }),
-        Err(e) if args.db.is_some() => Err(e),
+        Err(e) if args.or(&cli.db).db.is_some() => Err(e),
         Err(Failure::Usage(e)) => Ok(DbCheck::Skipped {
             reason: format!("{e:#}"),
         }),
