@@ -7,7 +7,7 @@ use crate::db::VersionState;
 use crate::evidence::{self, Evidence, Suggestion};
 use crate::graph::{RevIdx, RevisionMap};
 use crate::plan;
-use crate::preflight::{self, StepReport};
+use crate::preflight;
 use crate::revision::ops::OpsReport;
 use crate::schema::SchemaSnapshot;
 use crate::stamp::{self, RowsReport};
@@ -28,8 +28,6 @@ pub struct Route {
     pub from: Vec<String>,
     /// Err: Alembic refuses to plan (its message).
     pub plan: Result<Vec<RevIdx>, String>,
-    /// Each step of the plan, simulated on the schema (empty when Alembic refuses).
-    pub steps: Vec<StepReport>,
     /// Every conflict, in execution order.
     pub conflicts: Vec<RouteConflict>,
     /// Where the real run would stop: the first certain conflict.
@@ -53,7 +51,6 @@ pub fn route_to(
         Err(e) => Route {
             from: from.to_vec(),
             plan: Err(e.message()),
-            steps: Vec::new(),
             conflicts: Vec::new(),
             failure: None,
         },
@@ -77,7 +74,6 @@ pub fn route_to(
             Route {
                 from: from.to_vec(),
                 plan: Ok(p.revisions),
-                steps,
                 conflicts,
                 failure,
             }

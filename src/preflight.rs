@@ -48,14 +48,28 @@ pub struct Conflict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepReport {
     pub rev: RevIdx,
+    /// Which function runs. Its operations are not copied here ([`StepReport::ops`]): a plan
+    /// from base at 10,000 revisions would hold every operation twice.
+    pub direction: Direction,
     /// The shape of the function run (None: its operations were not read).
     pub body: Option<Body>,
-    /// The operations run, in order (`upgrade()` or `downgrade()` by the plan's direction).
-    pub ops: Vec<Op>,
     pub conflicts: Vec<Conflict>,
     /// Operations whose effect could not be simulated (opaque SQL, non-literal names, unknown
     /// calls): later steps may see a schema that differs from the real one.
     pub unchecked: Vec<usize>,
+}
+
+impl StepReport {
+    /// The operations run, in order, from the `ops_by_rev` the step was simulated with.
+    pub fn ops<'a>(&self, ops_by_rev: &'a [Option<OpsReport>]) -> &'a [Op] {
+        ops_by_rev
+            .get(self.rev)
+            .and_then(Option::as_ref)
+            .map_or(&[], |r| match self.direction {
+                Direction::Upgrade => &r.upgrade.ops,
+                Direction::Downgrade => &r.downgrade.ops,
+            })
+    }
 }
 
 /// Simulates `plan_revisions` (in execution order) from `schema`. `ops_by_rev` is indexed by
@@ -76,13 +90,13 @@ pub fn preflight(
                 Direction::Upgrade => &r.upgrade,
                 Direction::Downgrade => &r.downgrade,
             });
-            let ops = function.map(|f| f.ops.clone()).unwrap_or_default();
+            let ops = function.map_or(&[][..], |f| &f.ops);
             sim.rev = Some(rev);
-            let (conflicts, unchecked) = sim.run(&ops);
+            let (conflicts, unchecked) = sim.run(ops);
             StepReport {
                 rev,
+                direction,
                 body: function.map(|f| f.body),
-                ops,
                 conflicts,
                 unchecked,
             }
@@ -857,7 +871,7 @@ mod tests {
             .iter()
             .find(|s| map.rev(s.rev).id == "a9b8c7d6e5f4")
             .unwrap();
-        assert_eq!(chat.ops.len(), 3);
+        assert_eq!(chat.ops(&ops).len(), 3);
     }
 
     #[test]
@@ -1012,8 +1026,8 @@ mod tests {
         assert_eq!(
             first_failure(&[StepReport {
                 rev: 0,
+                direction: Direction::Upgrade,
                 body: None,
-                ops: vec![],
                 conflicts,
                 unchecked: vec![]
             }]),
@@ -1080,6 +1094,6 @@ mod tests {
             &[],
             &SchemaSnapshot::default(),
         );
-        assert_eq!((steps[0].body, steps[0].ops.len()), (None, 0));
+        assert_eq!((steps[0].body, steps[0].ops(&[]).len()), (None, 0));
     }
 }

@@ -3,6 +3,8 @@
 //! answer (the target's first characters). The data lives in [`Dialog`]; [`draw`] is a pure
 //! function of it.
 
+use std::sync::Arc;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -13,7 +15,7 @@ use crate::assess::Route;
 use crate::graph::RevisionMap;
 use crate::plan::Direction;
 use crate::preflight::StepReport;
-use crate::revision::ops::Body;
+use crate::revision::ops::{Body, OpsReport};
 
 use super::repair::rows_text;
 use super::state::State;
@@ -61,6 +63,8 @@ pub struct Dialog {
     pub then: Option<Route>,
     /// A run's plan in execution order, each step simulated on the schema.
     pub steps: Vec<StepReport>,
+    /// The operations the steps were simulated with (by revision).
+    pub ops: Arc<Vec<Option<OpsReport>>>,
     /// The command that will run (a run's argv, shown as words).
     pub command: Option<String>,
     /// Why this cannot be applied (Enter does nothing).
@@ -85,6 +89,7 @@ impl Dialog {
             notes: Vec::new(),
             then: None,
             steps: Vec::new(),
+            ops: Arc::default(),
             command: None,
             refusal: None,
             stage: Stage::Preview,
@@ -149,7 +154,11 @@ pub fn route_lines(map: &RevisionMap, route: &Route, indent: &str) -> Vec<Line<'
 }
 
 /// Each step: the revision, the operations it runs, and what would fail.
-fn step_lines(map: &RevisionMap, steps: &[StepReport]) -> Vec<Line<'static>> {
+fn step_lines(
+    map: &RevisionMap,
+    steps: &[StepReport],
+    ops: &[Option<OpsReport>],
+) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let rev = map.rev(step.rev);
@@ -162,7 +171,7 @@ fn step_lines(map: &RevisionMap, steps: &[StepReport]) -> Vec<Line<'static>> {
             Some(Body::Empty) => Some("(empty: nothing to run)"),
             Some(Body::Missing) => Some("(no such function in the file)"),
             Some(Body::Unparsable) => Some("(the function does not parse: not checked)"),
-            _ if step.ops.is_empty() => Some("(no operation recognised)"),
+            _ if step.ops(ops).is_empty() => Some("(no operation recognised)"),
             _ => None,
         };
         if let Some(what) = empty {
@@ -171,7 +180,7 @@ fn step_lines(map: &RevisionMap, steps: &[StepReport]) -> Vec<Line<'static>> {
                 Style::new().fg(Color::DarkGray),
             ));
         }
-        for op in &step.ops {
+        for op in step.ops(ops) {
             lines.push(Line::raw(format!("       {op}")));
         }
         for c in &step.conflicts {
@@ -253,7 +262,7 @@ pub fn dialog_lines(state: &State, d: &Dialog) -> Vec<Line<'static>> {
             "The plan, in execution order ({} revisions)",
             d.steps.len()
         )));
-        lines.extend(step_lines(state.map, &d.steps));
+        lines.extend(step_lines(state.map, &d.steps, &d.ops));
     }
     if let Some(route) = &d.then {
         lines.push(Line::raw(""));

@@ -521,6 +521,7 @@ impl State<'_> {
             }
             Ok(p) => {
                 dialog.steps = preflight::preflight_plan(map, &p, &loaded.ops, &loaded.schema);
+                dialog.ops = loaded.ops.clone();
                 if let Some((i, c)) = preflight::first_failure(&dialog.steps) {
                     dialog.notes.push(format!(
                         "Predicted failure at step {} ({}): {}",
