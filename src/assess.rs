@@ -8,7 +8,7 @@ use crate::evidence::{self, Evidence, Suggestion};
 use crate::graph::{RevIdx, RevisionMap};
 use crate::plan;
 use crate::preflight;
-use crate::revision::ops::OpsReport;
+use crate::revision::ops::OpsStore;
 use crate::schema::SchemaSnapshot;
 use crate::stamp::{self, RowsReport};
 
@@ -40,7 +40,7 @@ pub fn route_to(
     from: &[String],
     direction: plan::Direction,
     target: &str,
-    ops: &[Option<OpsReport>],
+    ops: &OpsStore,
     schema: &SchemaSnapshot,
 ) -> Route {
     let planned = match direction {
@@ -82,12 +82,7 @@ pub fn route_to(
 }
 
 /// `alembic upgrade heads` from `from`.
-pub fn route(
-    map: &RevisionMap,
-    from: &[String],
-    ops: &[Option<OpsReport>],
-    schema: &SchemaSnapshot,
-) -> Route {
+pub fn route(map: &RevisionMap, from: &[String], ops: &OpsStore, schema: &SchemaSnapshot) -> Route {
     route_to(map, from, plan::Direction::Upgrade, "heads", ops, schema)
 }
 
@@ -154,7 +149,7 @@ pub fn assess(
     map: &RevisionMap,
     version: &VersionState,
     schema: &SchemaSnapshot,
-    ops: &[Option<OpsReport>],
+    ops: &OpsStore,
 ) -> Assessment {
     let rows = version.rows.clone().unwrap_or_default();
     let report = stamp::rows_report(map, &rows);

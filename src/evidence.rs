@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::graph::{RevIdx, RevisionMap};
-use crate::revision::ops::{self, Body, Name, Op, OpKind, OpsReport, TableRef};
+use crate::revision::ops::{self, Body, Name, Op, OpKind, OpsReport, OpsStore, TableRef};
 use crate::schema::{SchemaSnapshot, TableInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -222,21 +222,22 @@ pub fn report_evidence(report: Option<&OpsReport>, schema: &SchemaSnapshot) -> E
 }
 
 /// Reads every revision's operations, in parallel (index: [`RevIdx`]).
-pub fn load_ops(map: &RevisionMap) -> Vec<Option<OpsReport>> {
+pub fn load_ops(map: &RevisionMap) -> OpsStore {
     load_with(map, ops::read_ops_file)
 }
 
 /// [`load_ops`] for `upgrade()` only (downgrades reported missing): what evidence and upgrade
 /// preflights need, for about two thirds of the parsing.
-pub fn load_upgrade_ops(map: &RevisionMap) -> Vec<Option<OpsReport>> {
+pub fn load_upgrade_ops(map: &RevisionMap) -> OpsStore {
     load_with(map, ops::read_upgrade_ops_file)
 }
 
-fn load_with(map: &RevisionMap, read: fn(&std::path::Path) -> OpsReport) -> Vec<Option<OpsReport>> {
-    (0..map.len())
+fn load_with(map: &RevisionMap, read: fn(&std::path::Path) -> OpsReport) -> OpsStore {
+    let encoded: Vec<Vec<u8>> = (0..map.len())
         .into_par_iter()
-        .map(|i| Some(read(&map.record_of(i).path)))
-        .collect()
+        .map(|i| ops::codec::to_vec(&read(&map.record_of(i).path)))
+        .collect();
+    OpsStore::from_encoded(&encoded)
 }
 
 /// Evidence for every revision, with facts superseded by revisions that may have run later.
@@ -248,19 +249,21 @@ fn load_with(map: &RevisionMap, read: fn(&std::path::Path) -> OpsReport) -> Vec<
 /// (whose order relative to R the graph does not fix).
 pub fn graph_evidence(
     map: &RevisionMap,
-    ops_by_rev: &[Option<OpsReport>],
+    ops_by_rev: &OpsStore,
     schema: &SchemaSnapshot,
 ) -> Vec<Evidence> {
     let n = map.len();
     let mut evidence: Vec<Evidence> = (0..n)
         .into_par_iter()
-        .map(|i| report_evidence(ops_by_rev.get(i).and_then(Option::as_ref), schema))
+        .map(|i| report_evidence(ops_by_rev.get(i).as_ref(), schema))
         .collect();
     let local: Vec<Verdict> = evidence.iter().map(|e| e.verdict).collect();
 
     let mut touched_by: HashMap<Subject, Vec<RevIdx>> = HashMap::new();
-    for (r, report) in ops_by_rev.iter().enumerate().take(n) {
-        let Some(report) = report else { continue };
+    for r in 0..n {
+        let Some(report) = ops_by_rev.get(r) else {
+            continue;
+        };
         for op in &report.upgrade.ops {
             for s in touches(op, schema) {
                 let list = touched_by.entry(s).or_default();
@@ -1015,7 +1018,7 @@ mod tests {
         )
     }
 
-    fn project(specs: &[Spec]) -> (RevisionMap, Vec<Option<OpsReport>>) {
+    fn project(specs: &[Spec]) -> (RevisionMap, OpsStore) {
         let sources: Vec<String> = specs.iter().map(|(i, d, b)| source(i, d, b)).collect();
         let records = sources
             .iter()
@@ -1023,10 +1026,10 @@ mod tests {
             .map(|(n, s)| read_source(std::path::Path::new(&format!("v/{n}.py")), s.as_bytes()))
             .collect();
         let map = RevisionMap::build(records);
-        let ops = (0..map.len())
-            .map(|r| Some(ops::ops(&sources[map.rev(r).record])))
+        let reports: Vec<OpsReport> = (0..map.len())
+            .map(|r| ops::ops(&sources[map.rev(r).record]))
             .collect();
-        (map, ops)
+        (map, OpsStore::from_reports(reports.iter().map(Some)))
     }
 
     /// Tables as `name(col, col, ...)`, `[ix_name]` after a column list adding an index.
@@ -1338,7 +1341,7 @@ mod tests {
     fn no_evidence_means_no_suggestion_and_nothing_applied_means_base() {
         let specs: &[Spec] = &[("a", &[], &[]), ("b", &["a"], &["op.create_table('b')"])];
         let (map, ops) = project(specs);
-        let none = vec![None, None];
+        let none = OpsStore::from_reports([None, None]);
         assert_eq!(
             suggest_stamp(&map, &graph_evidence(&map, &none, &schema(&[]))),
             None
@@ -1358,7 +1361,8 @@ mod tests {
         ];
         let (map, ops) = project(specs);
         let s = schema(&[("c", &[], &[])]);
-        let ev = graph_evidence(&map, &ops[..1], &s);
+        let first = OpsStore::from_reports([ops.get(0).as_ref()]);
+        let ev = graph_evidence(&map, &first, &s);
         let _ = suggest_stamp(&map, &ev);
         let ev = graph_evidence(&map, &ops, &s);
         let _ = suggest_stamp(&map, &ev[..1]);

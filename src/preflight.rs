@@ -13,9 +13,7 @@ use serde::Serialize;
 
 use crate::graph::{RevIdx, RevisionMap};
 use crate::plan::{Direction, Plan};
-use crate::revision::ops::{
-    Body, ColumnDef, ConstraintKind, Name, Op, OpKind, OpsReport, TableRef,
-};
+use crate::revision::ops::{Body, ColumnDef, ConstraintKind, Name, Op, OpKind, OpsStore, TableRef};
 use crate::schema::{ColumnInfo, IndexInfo, SchemaSnapshot, TableInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,14 +59,14 @@ pub struct StepReport {
 
 impl StepReport {
     /// The operations run, in order, from the `ops_by_rev` the step was simulated with.
-    pub fn ops<'a>(&self, ops_by_rev: &'a [Option<OpsReport>]) -> &'a [Op] {
+    pub fn ops(&self, ops_by_rev: &OpsStore) -> Vec<Op> {
         ops_by_rev
             .get(self.rev)
-            .and_then(Option::as_ref)
-            .map_or(&[], |r| match self.direction {
-                Direction::Upgrade => &r.upgrade.ops,
-                Direction::Downgrade => &r.downgrade.ops,
+            .map(|r| match self.direction {
+                Direction::Upgrade => r.upgrade.ops,
+                Direction::Downgrade => r.downgrade.ops,
             })
+            .unwrap_or_default()
     }
 }
 
@@ -78,15 +76,15 @@ pub fn preflight(
     map: &RevisionMap,
     plan_revisions: &[RevIdx],
     direction: Direction,
-    ops_by_rev: &[Option<OpsReport>],
+    ops_by_rev: &OpsStore,
     schema: &SchemaSnapshot,
 ) -> Vec<StepReport> {
     let mut sim = Sim::new(map, schema.clone());
     plan_revisions
         .iter()
         .map(|&rev| {
-            let report = ops_by_rev.get(rev).and_then(Option::as_ref);
-            let function = report.map(|r| match direction {
+            let report = ops_by_rev.get(rev);
+            let function = report.as_ref().map(|r| match direction {
                 Direction::Upgrade => &r.upgrade,
                 Direction::Downgrade => &r.downgrade,
             });
@@ -108,7 +106,7 @@ pub fn preflight(
 pub fn preflight_plan(
     map: &RevisionMap,
     plan: &Plan,
-    ops_by_rev: &[Option<OpsReport>],
+    ops_by_rev: &OpsStore,
     schema: &SchemaSnapshot,
 ) -> Vec<StepReport> {
     preflight(map, &plan.revisions, plan.direction, ops_by_rev, schema)
@@ -1091,9 +1089,12 @@ mod tests {
             map,
             &[r],
             Direction::Upgrade,
-            &[],
+            &OpsStore::default(),
             &SchemaSnapshot::default(),
         );
-        assert_eq!((steps[0].body, steps[0].ops(&[]).len()), (None, 0));
+        assert_eq!(
+            (steps[0].body, steps[0].ops(&OpsStore::default()).len()),
+            (None, 0)
+        );
     }
 }

@@ -8,7 +8,7 @@ use fixedbitset::FixedBitSet;
 use crate::graph::{RevIdx, RevisionMap};
 use crate::plan;
 use crate::preflight;
-use crate::revision::ops::OpsReport;
+use crate::revision::ops::OpsStore;
 use crate::schema::SchemaSnapshot;
 use crate::stamp;
 
@@ -22,7 +22,7 @@ pub fn downgrade_order(
     map: &RevisionMap,
     from: &[String],
     targets: &[String],
-    ops_by_rev: &[Option<OpsReport>],
+    ops_by_rev: &OpsStore,
     schema: &SchemaSnapshot,
 ) -> Option<Vec<String>> {
     let orders = if targets.len() <= MAX_PERMUTED {
@@ -39,7 +39,7 @@ fn runs_cleanly(
     map: &RevisionMap,
     from: &[String],
     order: &[String],
-    ops_by_rev: &[Option<OpsReport>],
+    ops_by_rev: &OpsStore,
     schema: &SchemaSnapshot,
 ) -> bool {
     let mut rows = from.to_vec();
@@ -51,10 +51,9 @@ fn runs_cleanly(
         for &rev in &p.revisions {
             let ops = ops_by_rev
                 .get(rev)
-                .and_then(Option::as_ref)
-                .map(|r| r.downgrade.ops.as_slice())
+                .map(|r| r.downgrade.ops)
                 .unwrap_or_default();
-            let (conflicts, _) = preflight::simulate(&mut schema, ops);
+            let (conflicts, _) = preflight::simulate(&mut schema, &ops);
             if conflicts.iter().any(|c| c.certain) {
                 return false;
             }

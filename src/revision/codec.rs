@@ -7,6 +7,7 @@
 
 use std::path::PathBuf;
 
+use super::wire::{Cursor, bytes, opt_string, option, string, u32v};
 use super::{Assignment, Docstring, Literal, ReadIssue, RevisionRecord, Span, Value};
 
 /// Bumped whenever the layout below changes; a cache written with another version is ignored.
@@ -31,7 +32,7 @@ pub fn encode(r: &RevisionRecord, out: &mut Vec<u8>) {
 
 /// `None` when the bytes are not a record this version wrote (a corrupt or foreign cache).
 pub fn decode(bytes: &[u8]) -> Option<RevisionRecord> {
-    let mut c = Cursor { b: bytes, at: 0 };
+    let mut c = Cursor::new(bytes);
     let record = RevisionRecord {
         path: c.path()?,
         revision: c.option(Cursor::assignment)?,
@@ -48,20 +49,7 @@ pub fn decode(bytes: &[u8]) -> Option<RevisionRecord> {
             v
         },
     };
-    (c.at == bytes.len()).then_some(record)
-}
-
-fn u32v(v: u32, out: &mut Vec<u8>) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn bytes(b: &[u8], out: &mut Vec<u8>) {
-    u32v(b.len() as u32, out);
-    out.extend_from_slice(b);
-}
-
-fn string(s: &str, out: &mut Vec<u8>) {
-    bytes(s.as_bytes(), out);
+    c.done().then_some(record)
 }
 
 #[cfg(unix)]
@@ -78,20 +66,6 @@ fn path(p: &std::path::Path, out: &mut Vec<u8>) {
 fn span(s: Span, out: &mut Vec<u8>) {
     u32v(s.line, out);
     u32v(s.column, out);
-}
-
-fn option<T>(v: Option<&T>, out: &mut Vec<u8>, f: fn(&T, &mut Vec<u8>)) {
-    match v {
-        None => out.push(0),
-        Some(v) => {
-            out.push(1);
-            f(v, out);
-        }
-    }
-}
-
-fn opt_string(s: &Option<String>, out: &mut Vec<u8>) {
-    option(s.as_ref(), out, |s, out| string(s, out));
 }
 
 fn literal(l: &Literal, out: &mut Vec<u8>) {
@@ -165,38 +139,10 @@ fn issue(i: &ReadIssue, out: &mut Vec<u8>) {
     }
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
 /// Literals nest; a corrupt cache must not recurse without bound.
 const MAX_NESTING: usize = 64;
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let s = self.b.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(s)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
-
-    fn string(&mut self) -> Option<String> {
-        std::str::from_utf8(self.bytes()?).ok().map(str::to_owned)
-    }
-
+impl Cursor<'_> {
     #[cfg(unix)]
     fn path(&mut self) -> Option<PathBuf> {
         use std::os::unix::ffi::OsStrExt;
@@ -213,23 +159,6 @@ impl<'a> Cursor<'a> {
             line: self.u32()?,
             column: self.u32()?,
         })
-    }
-
-    fn bool(&mut self) -> Option<bool> {
-        match self.u8()? {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
-        }
-    }
-
-    /// `Some(None)` for an absent value, `None` for corrupt bytes.
-    fn option<T>(&mut self, f: fn(&mut Self) -> Option<T>) -> Option<Option<T>> {
-        if self.bool()? {
-            f(self).map(Some)
-        } else {
-            Some(None)
-        }
     }
 
     fn literal(&mut self) -> Option<Literal> {

@@ -140,5 +140,6 @@ mod parse;
 pub use normalize::illegal_id_chars;
 pub mod ops;
 pub mod read;
+mod wire;
 
 pub use read::read_file;

@@ -11,8 +11,11 @@
 //! This is the only place besides `parse`/`fast` that knows the Python parser; everything else
 //! sees the plain data below.
 
+pub mod codec;
 mod extract;
 mod sql;
+mod store;
+pub use store::OpsStore;
 #[cfg(test)]
 mod tests;
 

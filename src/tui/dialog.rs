@@ -15,7 +15,7 @@ use crate::assess::Route;
 use crate::graph::RevisionMap;
 use crate::plan::Direction;
 use crate::preflight::StepReport;
-use crate::revision::ops::{Body, OpsReport};
+use crate::revision::ops::{Body, OpsStore};
 
 use super::repair::rows_text;
 use super::state::State;
@@ -64,7 +64,7 @@ pub struct Dialog {
     /// A run's plan in execution order, each step simulated on the schema.
     pub steps: Vec<StepReport>,
     /// The operations the steps were simulated with (by revision).
-    pub ops: Arc<Vec<Option<OpsReport>>>,
+    pub ops: Arc<OpsStore>,
     /// The command that will run (a run's argv, shown as words).
     pub command: Option<String>,
     /// Why this cannot be applied (Enter does nothing).
@@ -154,11 +154,7 @@ pub fn route_lines(map: &RevisionMap, route: &Route, indent: &str) -> Vec<Line<'
 }
 
 /// Each step: the revision, the operations it runs, and what would fail.
-fn step_lines(
-    map: &RevisionMap,
-    steps: &[StepReport],
-    ops: &[Option<OpsReport>],
-) -> Vec<Line<'static>> {
+fn step_lines(map: &RevisionMap, steps: &[StepReport], ops: &OpsStore) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let rev = map.rev(step.rev);
@@ -180,7 +176,7 @@ fn step_lines(
                 Style::new().fg(Color::DarkGray),
             ));
         }
-        for op in step.ops(ops) {
+        for op in &step.ops(ops) {
             lines.push(Line::raw(format!("       {op}")));
         }
         for c in &step.conflicts {

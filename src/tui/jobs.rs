@@ -18,7 +18,7 @@ use crate::assess::{self, Assessment};
 use crate::db::{self, DbUrl, VersionState, VersionTable};
 use crate::journal::{self, Entry};
 use crate::project::{OpsScope, Project};
-use crate::revision::ops::OpsReport;
+use crate::revision::ops::OpsStore;
 use crate::schema::SchemaSnapshot;
 use crate::swap::{self, Change};
 
@@ -68,7 +68,7 @@ pub struct Loaded {
     pub version: VersionState,
     pub schema: SchemaSnapshot,
     /// Each revision's operations ([`crate::graph::RevIdx`] order), read once.
-    pub ops: Arc<Vec<Option<OpsReport>>>,
+    pub ops: Arc<OpsStore>,
     pub assessment: Assessment,
     /// The newest journaled change to this database and table (what `U` undoes).
     pub last_change: Option<Entry>,
@@ -158,7 +158,7 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
         }
     };
     let mut ctx = ctx;
-    let mut ops: Option<Arc<Vec<Option<OpsReport>>>> = None;
+    let mut ops: Option<Arc<OpsStore>> = None;
     while let Ok(req) = requests.recv() {
         let event = match req {
             Request::Project(project) => {
@@ -195,11 +195,7 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
     }
 }
 
-fn load(
-    rt: &tokio::runtime::Runtime,
-    ctx: &Context,
-    ops: Arc<Vec<Option<OpsReport>>>,
-) -> Result<Loaded, String> {
+fn load(rt: &tokio::runtime::Runtime, ctx: &Context, ops: Arc<OpsStore>) -> Result<Loaded, String> {
     let (version, schema) = rt
         .block_on(db::read_with_schema(&ctx.url, &ctx.table))
         .map_err(|e| e.to_string())?;
