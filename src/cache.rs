@@ -304,38 +304,7 @@ fn write<T>(
     kind: &Kind<T>,
     settled: SystemTime,
 ) -> std::io::Result<()> {
-    let mut out = Vec::with_capacity(read.len() * 512);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&kind.format.to_le_bytes());
-    out.extend_from_slice(&identity);
-    let count_at = out.len();
-    out.extend_from_slice(&0u32.to_le_bytes());
-    let mut count = 0u32;
-    let mut scratch = Vec::new();
-    for (path, (value, key, raw)) in files.iter().zip(read) {
-        let Some(key) = key else { continue };
-        let Some(path) = path_bytes(path) else {
-            continue;
-        };
-        if !(kind.keep)(value) || !key.settled_before(settled) {
-            continue;
-        }
-        let raw = match raw {
-            Some(raw) => *raw,
-            None => {
-                scratch.clear();
-                (kind.encode)(value, &mut scratch);
-                &scratch
-            }
-        };
-        out.extend_from_slice(&(path.len() as u32).to_le_bytes());
-        out.extend_from_slice(path);
-        key.write(&mut out);
-        out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-        out.extend_from_slice(raw);
-        count += 1;
-    }
-    out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+    use std::io::{Seek, SeekFrom, Write};
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -345,10 +314,52 @@ fn write<T>(
             .unwrap_or("records"),
         std::process::id()
     ));
-    std::fs::write(&tmp, &out)?;
-    std::fs::rename(&tmp, file).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    // Streamed: at 10,000 files the whole cache built in memory first was the peak of a cold
+    // explorer start.
+    let written = (|| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp)?);
+        out.write_all(MAGIC)?;
+        out.write_all(&kind.format.to_le_bytes())?;
+        out.write_all(&identity)?;
+        let count_at = (MAGIC.len() + 4 + identity.len()) as u64;
+        out.write_all(&0u32.to_le_bytes())?;
+        let mut count = 0u32;
+        let (mut scratch, mut entry) = (Vec::new(), Vec::new());
+        for (path, (value, key, raw)) in files.iter().zip(read) {
+            let Some(key) = key else { continue };
+            let Some(path) = path_bytes(path) else {
+                continue;
+            };
+            if !(kind.keep)(value) || !key.settled_before(settled) {
+                continue;
+            }
+            let raw = match raw {
+                Some(raw) => *raw,
+                None => {
+                    scratch.clear();
+                    (kind.encode)(value, &mut scratch);
+                    &scratch
+                }
+            };
+            entry.clear();
+            entry.extend_from_slice(&(path.len() as u32).to_le_bytes());
+            entry.extend_from_slice(path);
+            key.write(&mut entry);
+            entry.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+            out.write_all(&entry)?;
+            out.write_all(raw)?;
+            count += 1;
+        }
+        let mut f = out.into_inner().map_err(|e| e.into_error())?;
+        f.seek(SeekFrom::Start(count_at))?;
+        f.write_all(&count.to_le_bytes())?;
+        Ok(())
+    })();
+    written
+        .and_then(|()| std::fs::rename(&tmp, file))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 #[cfg(test)]

@@ -55,6 +55,10 @@ impl Builder {
     fn load(&mut self, records: &[RevisionRecord]) {
         // Coercing every file's identifiers is independent work: do it on all cores.
         let normalized: Vec<_> = records.par_iter().map(|r| r.normalized()).collect();
+        // Exact sizes: grown by doubling, these held up to twice the 10,000 revisions' room.
+        self.revs.reserve_exact(records.len());
+        self.order.reserve_exact(records.len());
+        self.slots.reserve_exact(records.len());
         for ((ri, record), n) in records.iter().enumerate().zip(normalized) {
             let n = match n {
                 Ok(n) => n,
