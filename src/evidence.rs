@@ -190,9 +190,12 @@ pub fn revision_evidence(ops: &[Op], schema: &SchemaSnapshot) -> Evidence {
                 fact.text
                     .push_str(" (changed again later in this revision)");
             }
+            // Kept for every revision of the graph: no room to spare.
+            fact.text.shrink_to_fit();
             facts.push(fact);
         }
     }
+    facts.shrink_to_fit();
     let mut evidence = Evidence {
         verdict: Verdict::Unknown,
         facts,
