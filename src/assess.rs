@@ -199,11 +199,20 @@ pub fn assess(
     }
 }
 
-/// `migscope stamp [--purge] IDS...`, the command that makes these rows.
+/// The targets to pass to `stamp` for these rows: the ids, or `base` for none.
+pub fn stamp_targets(ids: &[String]) -> Vec<String> {
+    if ids.is_empty() {
+        vec!["base".to_string()]
+    } else {
+        ids.to_vec()
+    }
+}
+
+/// `migscope stamp [--purge] IDS...`, the command that makes these rows (`base`: none).
 pub fn stamp_command(ids: &[String], purge: bool) -> String {
     format!(
         "migscope stamp {}{}",
         if purge { "--purge " } else { "" },
-        ids.join(" ")
+        stamp_targets(ids).join(" ")
     )
 }

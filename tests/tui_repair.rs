@@ -558,3 +558,40 @@ fn upgrade_runs_alembic_and_streams_its_log() {
     let status = s.state.status.clone().unwrap_or_default();
     assert!(status.contains("alembic downgrade"), "{status}");
 }
+
+/// A schema that shows no revision ran (only the version table, at a head): the doctor
+/// suggests `stamp base` and its preview opens (an empty list of targets once panicked there).
+#[test]
+fn a_suggestion_that_nothing_ran_is_stamp_base() {
+    use sqlx::Connection;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+    let sb = Sandbox::new();
+    let path = sb.dir().join("empty.db");
+    support::sandbox::rt().block_on(async {
+        let opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let mut c = SqliteConnection::connect_with(&opts).await.unwrap();
+        for sql in [
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+            "INSERT INTO alembic_version VALUES ('a9b8c7d6e5f4')",
+        ] {
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        c.close().await.unwrap();
+    });
+    let mut s = Session::open(
+        &sb,
+        &format!("sqlite:///{}", path.display()),
+        false,
+        (120, 48),
+    );
+    s.keys("D");
+    let text = s.render();
+    assert!(text.contains("migscope stamp base"), "{text}");
+    s.state.handle_key(Key::Enter);
+    let d = s.state.repair.dialog.as_ref().expect("a stamp preview");
+    assert!(d.refusal.is_none(), "{:?}", d.refusal);
+    assert!(d.after.is_empty(), "{:?}", d.after);
+    assert!(d.title.contains("stamp base"), "{}", d.title);
+}

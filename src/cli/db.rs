@@ -404,6 +404,22 @@ pub(super) fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
     })
 }
 
+/// How many ids or conflicts a text report lists before summing up the rest: at 10,000
+/// revisions a plan is thousands of ids, which buries the report.
+const SHOWN: usize = 40;
+
+/// `ids` space-separated, the first [`SHOWN`] of them, then how many more and where to see all.
+fn capped(ids: &[String], all_in: &str) -> String {
+    if ids.len() <= SHOWN {
+        return ids.join(" ");
+    }
+    format!(
+        "{} ... and {} more (all of them: {all_in})",
+        ids[..SHOWN].join(" "),
+        ids.len() - SHOWN
+    )
+}
+
 pub(super) fn write_route(
     out: &mut dyn Write,
     map: &RevisionMap,
@@ -414,7 +430,11 @@ pub(super) fn write_route(
         Err(e) => writeln!(out, "{indent}Alembic refuses: {e}")?,
         Ok(p) if p.is_empty() => writeln!(out, "{indent}nothing to run")?,
         Ok(p) => {
-            writeln!(out, "{indent}runs: {}", map.ids(p).join(" "))?;
+            writeln!(
+                out,
+                "{indent}runs: {}",
+                capped(&map.ids(p), "`migscope plan`")
+            )?;
             match &r.failure {
                 Some(c) => writeln!(
                     out,
@@ -423,11 +443,21 @@ pub(super) fn write_route(
                 )?,
                 None => writeln!(out, "{indent}preflight: no conflict with the schema")?,
             }
-            for c in &r.conflicts {
-                if r.failure.as_ref() != Some(c) {
-                    let may = if c.certain { "" } else { " (may not run)" };
-                    writeln!(out, "{indent}  also: {}: {}{may}", c.revision, c.message)?;
-                }
+            let others: Vec<_> = r
+                .conflicts
+                .iter()
+                .filter(|c| r.failure.as_ref() != Some(*c))
+                .collect();
+            for c in others.iter().take(SHOWN) {
+                let may = if c.certain { "" } else { " (may not run)" };
+                writeln!(out, "{indent}  also: {}: {}{may}", c.revision, c.message)?;
+            }
+            if others.len() > SHOWN {
+                writeln!(
+                    out,
+                    "{indent}  ... and {} more (all of them: --format json)",
+                    others.len() - SHOWN
+                )?;
             }
         }
     }
@@ -610,7 +640,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                 if applied_ids.is_empty() {
                     "none".to_string()
                 } else {
-                    applied_ids.join(" ")
+                    capped(&applied_ids, "--format json")
                 }
             )?;
             writeln!(out, "alembic upgrade heads from these rows:")?;
@@ -623,7 +653,11 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                     "  no revision's operations could be checked against the schema"
                 )?,
                 Some((s, ids, purge, route, main_only)) => {
-                    writeln!(out, "  suggested stamp: {}", ids.join(" "))?;
+                    writeln!(
+                        out,
+                        "  suggested stamp: {}",
+                        assess::stamp_targets(ids).join(" ")
+                    )?;
                     for line in &s.reasoning {
                         writeln!(out, "  - {line}")?;
                     }

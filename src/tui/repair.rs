@@ -401,6 +401,8 @@ impl State<'_> {
     /// The stamp preview for `targets`. `purge`: as the doctor suggests; None: a plain stamp,
     /// or `--purge` when Alembic cannot read the rows (a row no file defines).
     fn open_stamp(&mut self, targets: Vec<String>, purge: Option<bool>) {
+        // No targets (a suggestion that nothing ran) is `stamp base`.
+        let targets = assess::stamp_targets(&targets);
         let map = self.map;
         let Some(backend) = self.writable_backend() else {
             return;
