@@ -512,6 +512,17 @@ fn upgrade_plan_dialog() {
         first == "cd2257cee794" || first == "add_system_settings",
         "{first}"
     );
+    // Each step shows what its downgrade() runs (read when the preview opens).
+    let ops: Vec<String> = d
+        .steps
+        .iter()
+        .flat_map(|st| st.ops(&d.ops))
+        .map(|op| op.to_string())
+        .collect();
+    assert!(
+        ops.contains(&"drop_table reply_objects".to_string()),
+        "{ops:?}"
+    );
 }
 
 #[test]

@@ -67,7 +67,7 @@ pub struct Ran {
 pub struct Loaded {
     pub version: VersionState,
     pub schema: SchemaSnapshot,
-    /// Each revision's operations ([`crate::graph::RevIdx`] order), read once.
+    /// Each revision's `upgrade()` operations ([`crate::graph::RevIdx`] order), read once.
     pub ops: Arc<OpsStore>,
     pub assessment: Assessment,
     /// The newest journaled change to this database and table (what `U` undoes).
@@ -169,7 +169,7 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
             Request::Load => {
                 let _ = events.send(Event::Busy("reading the database".into()));
                 let ops = ops
-                    .get_or_insert_with(|| Arc::new(ctx.project.ops(OpsScope::Both)))
+                    .get_or_insert_with(|| Arc::new(ctx.project.ops(OpsScope::Upgrade)))
                     .clone();
                 Event::Loaded(Box::new(load(&rt, &ctx, ops)))
             }

@@ -4,12 +4,14 @@
 //! ([`super::jobs`]), whose [`Event`]s come back through [`State::on_job_event`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::alembic_run::{self, AlembicCommand, Verb};
 use crate::assess;
 use crate::db::{self, Backend, DbUrl, VersionTable};
 use crate::plan::{self, Direction};
 use crate::preflight;
+use crate::project::OpsScope;
 use crate::render::rows::GraphRow;
 use crate::stamp;
 use crate::swap::Change;
@@ -522,8 +524,17 @@ impl State<'_> {
                 ))
             }
             Ok(p) => {
-                dialog.steps = preflight::preflight_plan(map, &p, &loaded.ops, &loaded.schema);
-                dialog.ops = loaded.ops.clone();
+                dialog.ops = match direction {
+                    Direction::Upgrade => loaded.ops.clone(),
+                    // The worker reads `upgrade()` only: at 10,000 revisions both functions
+                    // are twice the memory, for a preview few sessions open.
+                    Direction::Downgrade => Arc::new(
+                        self.project_ref
+                            .map(|p| p.ops(OpsScope::Both))
+                            .unwrap_or_default(),
+                    ),
+                };
+                dialog.steps = preflight::preflight_plan(map, &p, &dialog.ops, &loaded.schema);
                 if let Some((i, c)) = preflight::first_failure(&dialog.steps) {
                     dialog.notes.push(format!(
                         "Predicted failure at step {} ({}): {}",
