@@ -88,8 +88,8 @@ pub struct Fact {
     pub strength: Strength,
     /// E.g. `create_table users: table exists`.
     pub text: String,
-    /// The objects the fact is about. [`graph_evidence`] empties it: what it needs of them it
-    /// keeps as numbers, and holding them for every fact was a tenth of its memory.
+    /// The objects the fact is about. [`graph_evidence`] empties it: it keeps what it needs of
+    /// them as numbers (the subjects of every fact took 6 MB at 10,000 revisions).
     pub subjects: Vec<Subject>,
     /// Revisions that may have run later and change the same objects again; when not empty the
     /// fact is not counted. Filled by [`graph_evidence`].
