@@ -9,6 +9,19 @@ mod cli;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay` in mimalloc.h (the sys crate names no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// For the explorer, which stays open: memory freed is given back at once instead of after
+/// 10 ms. Its database worker frees what one phase computed (on several threads) just before
+/// the next phase allocates; with the delay both were resident, 10 MiB above the peak of live
+/// data at 10,000 revisions. One-shot commands keep the delay: purging at once made a
+/// 10,000-revision `check` 13% slower.
+pub(crate) fn return_freed_memory_at_once() {
+    // SAFETY: mimalloc allows setting an option at any time; the value is a plain integer.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+}
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }

@@ -42,6 +42,9 @@ pub type CmdResult = Result<(), Failure>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_none() {
+        crate::return_freed_memory_at_once();
+    }
     let color = !cli.global.no_color
         && std::env::var_os("NO_COLOR").is_none()
         && io::stdout().is_terminal();
