@@ -55,22 +55,23 @@ pub fn route_to(
             failure: None,
         },
         Ok(p) => {
-            let steps = preflight::preflight_plan(map, &p, ops, schema);
-            let failure = preflight::first_failure(&steps).map(|(i, c)| RouteConflict {
-                revision: map.rev(steps[i].rev).id.clone(),
-                message: c.message.clone(),
-                certain: true,
-            });
-            let conflicts = steps
-                .iter()
-                .flat_map(|s| {
-                    s.conflicts.iter().map(|c| RouteConflict {
-                        revision: map.rev(s.rev).id.clone(),
-                        message: c.message.clone(),
+            let mut conflicts = Vec::new();
+            // The first certain conflict, where the real run would stop.
+            let mut failure = None;
+            for step in preflight::steps(map, &p.revisions, p.direction, ops, schema) {
+                for c in step.conflicts {
+                    let c = RouteConflict {
+                        revision: map.rev(step.rev).id.clone(),
+                        message: c.message,
                         certain: c.certain,
-                    })
-                })
-                .collect();
+                    };
+                    if c.certain && failure.is_none() {
+                        failure = Some(c.clone());
+                    }
+                    conflicts.push(c);
+                }
+            }
+            conflicts.shrink_to_fit();
             Route {
                 from: from.to_vec(),
                 plan: Ok(p.revisions),

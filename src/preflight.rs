@@ -79,27 +79,36 @@ pub fn preflight(
     ops_by_rev: &OpsStore,
     schema: &SchemaSnapshot,
 ) -> Vec<StepReport> {
+    steps(map, plan_revisions, direction, ops_by_rev, schema).collect()
+}
+
+/// [`preflight`] one step at a time, for callers that keep only part of each step: a plan of
+/// thousands of revisions need not be held whole.
+pub fn steps<'a>(
+    map: &'a RevisionMap,
+    plan_revisions: &'a [RevIdx],
+    direction: Direction,
+    ops_by_rev: &'a OpsStore,
+    schema: &SchemaSnapshot,
+) -> impl Iterator<Item = StepReport> + 'a {
     let mut sim = Sim::new(map, schema.clone());
-    plan_revisions
-        .iter()
-        .map(|&rev| {
-            let report = ops_by_rev.get(rev);
-            let function = report.as_ref().map(|r| match direction {
-                Direction::Upgrade => &r.upgrade,
-                Direction::Downgrade => &r.downgrade,
-            });
-            let ops = function.map_or(&[][..], |f| &f.ops);
-            sim.rev = Some(rev);
-            let (conflicts, unchecked) = sim.run(ops);
-            StepReport {
-                rev,
-                direction,
-                body: function.map(|f| f.body),
-                conflicts,
-                unchecked,
-            }
-        })
-        .collect()
+    plan_revisions.iter().map(move |&rev| {
+        let report = ops_by_rev.get(rev);
+        let function = report.as_ref().map(|r| match direction {
+            Direction::Upgrade => &r.upgrade,
+            Direction::Downgrade => &r.downgrade,
+        });
+        let ops = function.map_or(&[][..], |f| &f.ops);
+        sim.rev = Some(rev);
+        let (conflicts, unchecked) = sim.run(ops);
+        StepReport {
+            rev,
+            direction,
+            body: function.map(|f| f.body),
+            conflicts,
+            unchecked,
+        }
+    })
 }
 
 /// [`preflight`] of a [`Plan`], in its direction.
