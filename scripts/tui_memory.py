@@ -56,7 +56,14 @@ def pane(session: str) -> str:
 
 
 def one_run(binary: str, project: Path, db: Path | None, session: str) -> int:
-    args = [binary] + (["--db", f"sqlite:///{db}"] if db else ["--read-only"])
+    if db:
+        args = [binary, "--db", f"sqlite:///{db}"]
+    else:
+        # The generated alembic.ini names a PostgreSQL URL; without it there is no database.
+        ini = project / "alembic-nodb.ini"
+        text = (project / "alembic.ini").read_text()
+        ini.write_text("".join(l for l in text.splitlines(True) if not l.startswith("sqlalchemy.url")))
+        args = [binary, "-c", str(ini)]
     env_prefix = "MIGSCOPE_DATABASE_URL= DATABASE_URL="
     cmd = f"cd {project} && {env_prefix} exec " + " ".join(args)
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

@@ -168,10 +168,7 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
             }
             Request::Load => {
                 let _ = events.send(Event::Busy("reading the database".into()));
-                let ops = ops
-                    .get_or_insert_with(|| Arc::new(ctx.project.ops(OpsScope::Upgrade)))
-                    .clone();
-                Event::Loaded(Box::new(load(&rt, &ctx, ops)))
+                Event::Loaded(Box::new(load(&rt, &ctx, &mut ops)))
             }
             Request::Run {
                 verb,
@@ -195,10 +192,19 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
     }
 }
 
-fn load(rt: &tokio::runtime::Runtime, ctx: &Context, ops: Arc<OpsStore>) -> Result<Loaded, String> {
+/// The database first: when it cannot be read, the project's operations are not needed (and
+/// at 10,000 revisions reading them is most of the memory this adds).
+fn load(
+    rt: &tokio::runtime::Runtime,
+    ctx: &Context,
+    ops: &mut Option<Arc<OpsStore>>,
+) -> Result<Loaded, String> {
     let (version, schema) = rt
         .block_on(db::read_with_schema(&ctx.url, &ctx.table))
         .map_err(|e| e.to_string())?;
+    let ops = ops
+        .get_or_insert_with(|| Arc::new(ctx.project.ops(OpsScope::Upgrade)))
+        .clone();
     let assessment = assess::assess(&ctx.project.map, &version, &schema, &ops);
     // An unreadable journal only disables undo; the database view still loads.
     let last_change = ctx.journal.as_ref().and_then(|p| {
