@@ -15,7 +15,6 @@
 //!
 //! [`suggest_stamp`] turns the verdicts into the `alembic_version` rows that describe the schema.
 
-mod ancestry;
 mod touched;
 
 use std::collections::HashMap;
@@ -24,10 +23,10 @@ use fixedbitset::FixedBitSet;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::graph::ancestry::Ancestry;
 use crate::graph::{RevIdx, RevisionMap};
 use crate::revision::ops::{self, Body, Name, Op, OpKind, OpsReport, OpsStore, TableRef};
 use crate::schema::{SchemaSnapshot, TableInfo};
-use ancestry::Ancestry;
 use touched::{SubjectIds, Touches};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -700,47 +699,14 @@ fn short_label(kind: &OpKind) -> String {
     }
 }
 
-/// `down_revision` parents and resolved `depends_on`: what must run before a revision.
+/// What must run before `r` ([`RevisionMap::run_before`]).
 fn ups(map: &RevisionMap, r: RevIdx) -> impl Iterator<Item = RevIdx> + '_ {
-    let rev = map.rev(r);
-    rev.parents()
-        .iter()
-        .chain(rev.resolved_deps())
-        .copied()
-        .filter(move |&p| p != r && p < map.len())
+    map.run_before(r)
 }
 
-/// Parents before children (Kahn, ties in load order). Revisions on a cycle come last, in load
-/// order, so a broken graph still yields every revision once.
+/// Parents before children ([`RevisionMap::run_order`]), cycles last.
 pub(crate) fn topological_order(map: &RevisionMap) -> Vec<RevIdx> {
-    let n = map.len();
-    let mut pending = vec![0usize; n];
-    let mut downs: Vec<Vec<RevIdx>> = vec![Vec::new(); n];
-    for (r, pending_r) in pending.iter_mut().enumerate() {
-        let mut seen: Vec<RevIdx> = ups(map, r).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        *pending_r = seen.len();
-        for p in seen {
-            downs[p].push(r);
-        }
-    }
-    let mut order = Vec::with_capacity(n);
-    let mut queue: std::collections::VecDeque<RevIdx> =
-        (0..n).filter(|&r| pending[r] == 0).collect();
-    let mut placed = FixedBitSet::with_capacity(n);
-    while let Some(r) = queue.pop_front() {
-        placed.insert(r);
-        order.push(r);
-        for &c in &downs[r] {
-            pending[c] -= 1;
-            if pending[c] == 0 {
-                queue.push_back(c);
-            }
-        }
-    }
-    order.extend((0..n).filter(|&r| !placed.contains(r)));
-    order
+    map.run_order().0
 }
 
 /// The `alembic_version` rows that describe the schema.

@@ -8,6 +8,7 @@
 //! Order matters: Alembic breaks every tie by the order the files were loaded in ("map order"), so
 //! revisions are kept in load order and all lists below are in that order.
 
+pub(crate) mod ancestry;
 mod build;
 mod error;
 pub(crate) mod resolve;

@@ -308,7 +308,6 @@ fn numbering(order: &[RevIdx], parents: &Parents) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{topological_order, ups};
     use crate::graph::RevisionMap;
     use crate::revision::read::read_source;
     use rand::rngs::StdRng;
@@ -505,9 +504,9 @@ mod tests {
             };
             let shape = [Shape::Team, Shape::Tangle, Shape::Lines][round % 3];
             let map = random_map(&mut rng, n, shape, round % 4 != 0);
-            let order = topological_order(&map);
+            let order = map.run_order().0;
             let pairs = if n > 200 { 64 } else { usize::MAX };
-            check(&order, |r| ups(&map, r), pairs, &mut rng);
+            check(&order, |r| map.run_before(r), pairs, &mut rng);
             let revs = map.revisions();
             seen[0] += revs.iter().any(|r| r.parents().len() > 1) as usize;
             seen[1] += revs.iter().any(|r| !r.resolved_deps().is_empty()) as usize;
@@ -516,7 +515,7 @@ mod tests {
             for (p, &r) in order.iter().enumerate() {
                 pos[r] = p;
             }
-            seen[3] += (0..map.len()).any(|r| ups(&map, r).any(|p| pos[p] > pos[r])) as usize;
+            seen[3] += (0..map.len()).any(|r| map.run_before(r).any(|p| pos[p] > pos[r])) as usize;
         }
         // Merges, depends_on, several roots, cycles.
         assert!(seen.iter().all(|&k| k > 30), "{seen:?}");
@@ -547,8 +546,8 @@ mod tests {
     fn a_history_of_short_branches_needs_small_windows() {
         let mut rng = StdRng::seed_from_u64(3);
         let map = random_map(&mut rng, 3000, Shape::Team, false);
-        let order = topological_order(&map);
-        let a = Ancestry::new(&order, |r| ups(&map, r));
+        let order = map.run_order().0;
+        let a = Ancestry::new(&order, |r| map.run_before(r));
         let dense_words = map.len() * map.len().div_ceil(BITS);
         assert!(
             a.window_words() * 10 < dense_words,
