@@ -289,8 +289,8 @@ pub fn graph_evidence(
     drop(ids);
     let local: Vec<Verdict> = evidence.iter().map(|e| e.verdict).collect();
 
-    let order = topological_order(map);
-    let ancestors = Ancestry::new(&order, |r| ups(map, r));
+    let order = map.run_order().0;
+    let ancestors = Ancestry::new(&order, |r| map.run_before(r));
     let mut verdicts = local.clone();
     // One set for every fact, emptied through the ids it collected: allocating and zeroing n
     // bits per fact was most of this loop at 10,000 revisions.
@@ -699,16 +699,6 @@ fn short_label(kind: &OpKind) -> String {
     }
 }
 
-/// What must run before `r` ([`RevisionMap::run_before`]).
-fn ups(map: &RevisionMap, r: RevIdx) -> impl Iterator<Item = RevIdx> + '_ {
-    map.run_before(r)
-}
-
-/// Parents before children ([`RevisionMap::run_order`]), cycles last.
-pub(crate) fn topological_order(map: &RevisionMap) -> Vec<RevIdx> {
-    map.run_order().0
-}
-
 /// The `alembic_version` rows that describe the schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suggestion {
@@ -740,12 +730,12 @@ pub fn suggest_stamp(map: &RevisionMap, evidence: &[Evidence]) -> Option<Suggest
         return None;
     }
     let blocked = |r: RevIdx| matches!(verdict(r), Verdict::NotApplied | Verdict::Mixed);
-    let order = topological_order(map);
-    let ancestors = Ancestry::new(&order, |r| ups(map, r));
+    let order = map.run_order().0;
+    let ancestors = Ancestry::new(&order, |r| map.run_before(r));
 
     let mut clean = FixedBitSet::with_capacity(n);
     for &r in &order {
-        if !map.rev(r).phantom && !blocked(r) && ups(map, r).all(|p| clean.contains(p)) {
+        if !map.rev(r).phantom && !blocked(r) && map.run_before(r).all(|p| clean.contains(p)) {
             clean.insert(r);
         }
     }
@@ -754,7 +744,7 @@ pub fn suggest_stamp(map: &RevisionMap, evidence: &[Evidence]) -> Option<Suggest
     let mut marked = ancestors.with_ancestors(&order, &seeds);
     for &r in &order {
         let empty = evidence.get(r).is_some_and(|e| e.empty_upgrade);
-        let mut parents = ups(map, r).peekable();
+        let mut parents = map.run_before(r).peekable();
         if clean.contains(r)
             && !marked.contains(r)
             && empty
@@ -766,7 +756,7 @@ pub fn suggest_stamp(map: &RevisionMap, evidence: &[Evidence]) -> Option<Suggest
     }
     let mut below_tip = FixedBitSet::with_capacity(n);
     for r in marked.ones() {
-        for p in ups(map, r) {
+        for p in map.run_before(r) {
             below_tip.insert(p);
         }
     }
@@ -819,14 +809,14 @@ pub fn suggest_stamp(map: &RevisionMap, evidence: &[Evidence]) -> Option<Suggest
     }
     // The first revisions `upgrade` will run after the stamp, and why they are not applied.
     for r in order.iter().copied() {
-        if blocked(r) && !map.rev(r).phantom && ups(map, r).all(|p| clean.contains(p)) {
+        if blocked(r) && !map.rev(r).phantom && map.run_before(r).all(|p| clean.contains(p)) {
             reasoning.push(ctx.blocked_line(r));
         }
     }
     for &r in &inconsistent {
         let mut culprits: Vec<RevIdx> = ancestors
             .ancestors(r)
-            .filter(|&a| blocked(a) && ups(map, a).all(|p| clean.contains(p)))
+            .filter(|&a| blocked(a) && map.run_before(a).all(|p| clean.contains(p)))
             .collect();
         culprits.sort_unstable();
         reasoning.push(format!(
@@ -1345,7 +1335,7 @@ mod tests {
         let _ = suggest_stamp(&map, &ev);
         let ev = graph_evidence(&map, &ops, &s);
         let _ = suggest_stamp(&map, &ev[..1]);
-        assert_eq!(topological_order(&map).len(), 3);
+        assert_eq!(map.run_order().0.len(), 3);
     }
 
     /// `cargo test --release --lib evidence::tests::timing -- --ignored --nocapture`

@@ -51,11 +51,6 @@ impl OpsStore {
         self.ends.is_empty()
     }
 
-    /// Bytes held, for measurements.
-    pub fn encoded_size(&self) -> usize {
-        self.bytes.len()
-    }
-
     fn raw(&self, rev: RevIdx) -> &[u8] {
         let Some(&end) = self.ends.get(rev) else {
             return &[];
