@@ -170,7 +170,7 @@ pub fn assess(
         None => Vec::new(),
     };
     let evidence = evidence::graph_evidence(map, ops, schema);
-    let suggested = evidence::suggest_stamp(map, &evidence).map(|suggestion| {
+    let suggested = evidence::suggest_stamp(map, ops, &evidence).map(|suggestion| {
         let ids = map.ids(&suggestion.targets);
         // Does a plain `stamp` give exactly these rows, or is --purge needed?
         let purge = !matches!(

@@ -78,24 +78,121 @@ pub enum Subject {
 }
 
 /// One comparison of an operation's prediction with the schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Its wording is not kept ([`Fact::text`] builds it from the revision's ops): every revision's
+/// facts stay alive in the explorer, and their texts were 4.4 MB at 10,000 revisions, for the
+/// one line per revision a screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fact {
     /// Index of the operation in the revision's upgrade ops (None: about the function itself).
-    pub op: Option<usize>,
+    pub op: Option<u32>,
     pub line: Option<u32>,
+    pub finding: Finding,
     pub support: Support,
     pub strength: Strength,
-    /// E.g. `create_table users: table exists`.
-    pub text: String,
-    /// The objects the fact is about. [`graph_evidence`] empties it: it keeps what it needs of
-    /// them as numbers (the subjects of every fact took 6 MB at 10,000 revisions).
-    pub subjects: Vec<Subject>,
-    /// Revisions that may have run later and change the same objects again; when not empty the
-    /// fact is not counted. Filled by [`graph_evidence`].
-    pub superseded_by: Vec<RevIdx>,
     /// The op's effect cannot be checked (SQL, data, an unknown call): stamping the revision
     /// assumes it ran.
     pub opaque: bool,
+    notes: u8,
+    /// Revisions that may have run later and change the same objects again; when not empty the
+    /// fact is not counted. Filled by [`graph_evidence`].
+    pub superseded_by: Box<[RevIdx]>,
+}
+
+/// [`Fact`] notes, as bits.
+const FROM_SQL: u8 = 1;
+const CONDITIONAL: u8 = 2;
+const CHANGED_LATER: u8 = 4;
+
+/// What a fact found about its operation's objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finding {
+    OpsNotRead,
+    NoUpgrade,
+    EmptyUpgrade,
+    UpgradeUnparsable,
+    NoRecognisedOp,
+    NonLiteralTable,
+    NonLiteralName,
+    NonLiteralNewColumn,
+    TableExists,
+    /// A column of a `create_table` (its index among the columns) the existing table lacks.
+    ColumnMissingFromTable(u32),
+    TableMissing,
+    TableStillExists,
+    TableAbsent,
+    NewNameOnly,
+    OldNameOnly,
+    BothNames,
+    NeitherName,
+    ColumnExists,
+    ColumnMissing,
+    ColumnStillExists,
+    ColumnAbsent,
+    NullabilityMatches,
+    NullabilityDiffers,
+    TypeNotCompared,
+    IndexExists,
+    IndexMissing,
+    IndexStillExists,
+    IndexAbsent,
+    ConstraintsNotCompared,
+    SqlNotChecked,
+    StatementNotChecked,
+    DataOnly,
+    NotUnderstood,
+}
+
+impl Finding {
+    /// The finding in words (`op`: the fact's operation, for the one finding that names a column).
+    fn words(self, op: Option<&Op>) -> std::borrow::Cow<'static, str> {
+        use Finding::*;
+        let fixed = match self {
+            OpsNotRead => "operations not read",
+            NoUpgrade => "no upgrade() function",
+            EmptyUpgrade => "upgrade() is empty (a merge or placeholder revision)",
+            UpgradeUnparsable => "upgrade() does not parse",
+            NoRecognisedOp => "upgrade() has no recognised operation",
+            NonLiteralTable => "non-literal table name",
+            NonLiteralName => "non-literal name",
+            NonLiteralNewColumn => "non-literal new column name",
+            TableExists => "table exists",
+            ColumnMissingFromTable(i) => {
+                let name = op.and_then(|op| match &op.kind {
+                    OpKind::CreateTable { columns, .. } => columns.get(i as usize)?.name.literal(),
+                    _ => None,
+                });
+                return match name {
+                    Some(name) => format!("column {name} missing from the existing table").into(),
+                    None => "a column missing from the existing table".into(),
+                };
+            }
+            TableMissing => "table missing",
+            TableStillExists => "table still exists",
+            TableAbsent => "table absent (it may also never have existed)",
+            NewNameOnly => "new name exists, old does not",
+            OldNameOnly => "old name exists, new does not",
+            BothNames => "both names exist",
+            NeitherName => "neither name exists",
+            ColumnExists => "column exists",
+            ColumnMissing => "column missing",
+            ColumnStillExists => "column still exists",
+            ColumnAbsent => "column absent (it may also never have existed)",
+            NullabilityMatches => "nullability matches",
+            NullabilityDiffers => "nullability differs",
+            TypeNotCompared => "type and default changes are not compared",
+            IndexExists => "index exists",
+            IndexMissing => "index missing",
+            IndexStillExists => "index still exists",
+            IndexAbsent => "index absent",
+            ConstraintsNotCompared => "constraints are not compared",
+            SqlNotChecked => "SQL not checked",
+            StatementNotChecked => "statement not checked",
+            DataOnly => "data only",
+            NotUnderstood => "not understood",
+        };
+        fixed.into()
+    }
 }
 
 impl Fact {
@@ -103,9 +200,39 @@ impl Fact {
     pub fn counts(&self) -> bool {
         self.support != Support::Neutral && self.superseded_by.is_empty()
     }
+
+    /// E.g. `create_table users: table exists`. `ops`: the revision's upgrade ops (as
+    /// [`upgrade_ops`] reads them), which [`Fact::op`] indexes.
+    pub fn text(&self, ops: &[Op]) -> String {
+        let op = self.op.and_then(|i| ops.get(i as usize));
+        let words = self.finding.words(op);
+        let Some(op) = op else {
+            return words.into_owned();
+        };
+        let notes = [
+            (FROM_SQL, " (from SQL)"),
+            (CONDITIONAL, " (conditional: not counted)"),
+            (CHANGED_LATER, " (changed again later in this revision)"),
+        ];
+        let mut text = [&short_label(&op.kind), ": ", words.as_ref()].concat();
+        for (bit, note) in notes {
+            if self.notes & bit != 0 {
+                text.push_str(note);
+            }
+        }
+        text
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A revision's upgrade ops, which its facts index (none when they were not read).
+pub fn upgrade_ops(store: &OpsStore, r: RevIdx) -> Vec<Op> {
+    store
+        .get(r)
+        .map(|report| report.upgrade.ops)
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
     pub verdict: Verdict,
     pub facts: Vec<Fact>,
@@ -121,18 +248,31 @@ impl Evidence {
             .filter(move |f| f.counts() && f.support == support)
     }
 
-    fn unknown(text: &str) -> Evidence {
+    /// The fact that best explains the verdict: the first counted one pointing its way (for
+    /// `Mixed`, a missing object), else the first.
+    pub fn headline(&self) -> Option<&Fact> {
+        let support = match self.verdict {
+            Verdict::Applied => Support::Applied,
+            Verdict::NotApplied | Verdict::Mixed => Support::NotApplied,
+            Verdict::Unknown => Support::Neutral,
+        };
+        self.facts_for(support)
+            .next()
+            .or_else(|| self.facts.first())
+    }
+
+    fn unknown(finding: Finding) -> Evidence {
         Evidence {
             verdict: Verdict::Unknown,
             facts: vec![Fact {
                 op: None,
                 line: None,
+                finding,
                 support: Support::Neutral,
                 strength: Strength::Weak,
-                text: text.to_string(),
-                subjects: Vec::new(),
-                superseded_by: Vec::new(),
                 opaque: false,
+                notes: 0,
+                superseded_by: Box::default(),
             }],
             empty_upgrade: false,
         }
@@ -167,7 +307,11 @@ fn verdict(facts: &[Fact]) -> Verdict {
 
 /// Evidence from one revision's upgrade ops alone.
 pub fn revision_evidence(ops: &[Op], schema: &SchemaSnapshot) -> Evidence {
-    let mut facts = Vec::new();
+    revision_facts(ops, schema).0
+}
+
+/// [`revision_evidence`], with the objects each fact is about, in fact order.
+fn revision_facts(ops: &[Op], schema: &SchemaSnapshot) -> (Evidence, Vec<Vec<Subject>>) {
     // An object changed again by a later op of the same revision: only the last op's
     // prediction holds.
     let mut last_touch: HashMap<Subject, usize> = HashMap::new();
@@ -176,30 +320,29 @@ pub fn revision_evidence(ops: &[Op], schema: &SchemaSnapshot) -> Evidence {
             last_touch.insert(s, i);
         }
     }
+    let (mut facts, mut subjects) = (Vec::new(), Vec::new());
     for (i, op) in ops.iter().enumerate() {
         let mut checker = Checker {
             schema,
             op,
-            index: i,
+            index: i as u32,
             facts: Vec::new(),
         };
         checker.check();
-        for mut fact in checker.facts {
-            let later = fact
-                .subjects
+        for (mut fact, about) in checker.facts {
+            let later = about
                 .iter()
                 .flat_map(maskers_of)
                 .any(|s| last_touch.get(&s).is_some_and(|&j| j > i));
             if later && fact.support != Support::Neutral {
                 fact.support = Support::Neutral;
-                fact.text
-                    .push_str(" (changed again later in this revision)");
+                fact.notes |= CHANGED_LATER;
             }
-            // Kept for every revision of the graph: no room to spare.
-            fact.text.shrink_to_fit();
             facts.push(fact);
+            subjects.push(about);
         }
     }
+    // Kept for every revision of the graph: no room to spare.
     facts.shrink_to_fit();
     let mut evidence = Evidence {
         verdict: Verdict::Unknown,
@@ -207,25 +350,33 @@ pub fn revision_evidence(ops: &[Op], schema: &SchemaSnapshot) -> Evidence {
         empty_upgrade: false,
     };
     evidence.recompute();
-    evidence
+    (evidence, subjects)
 }
 
 /// Evidence from an [`OpsReport`], explaining missing, empty and unparsable functions.
 pub fn report_evidence(report: Option<&OpsReport>, schema: &SchemaSnapshot) -> Evidence {
+    report_facts(report, schema).0
+}
+
+/// [`report_evidence`], with the objects each fact is about.
+fn report_facts(
+    report: Option<&OpsReport>,
+    schema: &SchemaSnapshot,
+) -> (Evidence, Vec<Vec<Subject>>) {
+    let unknown = |finding| (Evidence::unknown(finding), vec![Vec::new()]);
     let Some(report) = report else {
-        return Evidence::unknown("operations not read");
+        return unknown(Finding::OpsNotRead);
     };
     match report.upgrade.body {
-        Body::Missing => Evidence::unknown("no upgrade() function"),
-        Body::Empty => Evidence {
-            empty_upgrade: true,
-            ..Evidence::unknown("upgrade() is empty (a merge or placeholder revision)")
-        },
-        Body::Unparsable => Evidence::unknown("upgrade() does not parse"),
-        Body::Code if report.upgrade.ops.is_empty() => {
-            Evidence::unknown("upgrade() has no recognised operation")
+        Body::Missing => unknown(Finding::NoUpgrade),
+        Body::Empty => {
+            let (mut e, subjects) = unknown(Finding::EmptyUpgrade);
+            e.empty_upgrade = true;
+            (e, subjects)
         }
-        Body::Code => revision_evidence(&report.upgrade.ops, schema),
+        Body::Unparsable => unknown(Finding::UpgradeUnparsable),
+        Body::Code if report.upgrade.ops.is_empty() => unknown(Finding::NoRecognisedOp),
+        Body::Code => revision_facts(&report.upgrade.ops, schema),
     }
 }
 
@@ -278,12 +429,8 @@ pub fn graph_evidence(
     let (mut evidence, mut maskers): (Vec<Evidence>, Vec<Vec<u32>>) = (0..n)
         .into_par_iter()
         .map(|i| {
-            let mut e = report_evidence(ops_by_rev.get(i).as_ref(), schema);
-            // Grown by pushes, the fact vectors left 40% of their room unused (3.5 MB at 10,000
-            // revisions).
-            e.facts.shrink_to_fit();
-            let maskers = take_maskers(&mut e.facts, &ids);
-            (e, maskers)
+            let (e, subjects) = report_facts(ops_by_rev.get(i).as_ref(), schema);
+            (e, take_maskers(subjects, &ids))
         })
         .unzip();
     drop(ids);
@@ -328,7 +475,7 @@ pub fn graph_evidence(
                 }
             }
             by.sort_unstable();
-            fact.superseded_by = by;
+            fact.superseded_by = by.into_boxed_slice();
         }
         evidence[r].facts = facts;
         evidence[r].recompute();
@@ -337,14 +484,14 @@ pub fn graph_evidence(
     evidence
 }
 
-/// Empties the facts' subjects into, per fact in order, a count and that many numbers of the
-/// objects whose changes supersede the fact (those of [`maskers_of`] that some revision changes).
-fn take_maskers(facts: &mut [Fact], ids: &SubjectIds) -> Vec<u32> {
+/// Per fact in order, a count and that many numbers of the objects whose changes supersede the
+/// fact (those of [`maskers_of`] that some revision changes).
+fn take_maskers(subjects: Vec<Vec<Subject>>, ids: &SubjectIds) -> Vec<u32> {
     let mut out = Vec::new();
-    for f in facts {
+    for about in subjects {
         let at = out.len();
         out.push(0);
-        for s in std::mem::take(&mut f.subjects).iter().flat_map(maskers_of) {
+        for s in about.iter().flat_map(maskers_of) {
             out.extend(ids.get(&s));
         }
         out[at] = (out.len() - at - 1) as u32;
@@ -445,19 +592,25 @@ fn maskers_of(subject: &Subject) -> Vec<Subject> {
 struct Checker<'a> {
     schema: &'a SchemaSnapshot,
     op: &'a Op,
-    index: usize,
-    facts: Vec<Fact>,
+    index: u32,
+    /// Each fact with the objects it is about.
+    facts: Vec<(Fact, Vec<Subject>)>,
 }
 
 impl<'a> Checker<'a> {
-    fn fact(&mut self, support: Support, strength: Strength, detail: &str, subjects: Vec<Subject>) {
+    fn fact(
+        &mut self,
+        support: Support,
+        strength: Strength,
+        finding: Finding,
+        about: Vec<Subject>,
+    ) {
         let op = self.op;
-        let mut notes = [""; 2];
-        let (mut support, mut strength) = (support, strength);
+        let (mut support, mut strength, mut notes) = (support, strength, 0);
         if op.inferred {
             // The SQL was recognised by a lexer, not parsed: never decisive on its own.
             strength = Strength::Weak;
-            notes[0] = " (from SQL)";
+            notes |= FROM_SQL;
         }
         if op.guarded {
             strength = Strength::Weak;
@@ -465,25 +618,23 @@ impl<'a> Checker<'a> {
         if op.conditional && support != Support::Neutral {
             // `if not has_table(...)`: the outcome says nothing about whether it ran.
             support = Support::Neutral;
-            notes[1] = " (conditional: not counted)";
+            notes |= CONDITIONAL;
         }
-        // Exactly sized: grown by `format!` and pushes, texts took half their length again
-        // (2.3 MB at 10,000 revisions).
-        let text = [&short_label(&op.kind), ": ", detail, notes[0], notes[1]].concat();
-        self.facts.push(Fact {
+        let fact = Fact {
             op: Some(self.index),
             line: Some(op.line),
+            finding,
             support,
             strength,
-            text,
-            subjects,
-            superseded_by: Vec::new(),
             opaque: op.is_opaque(),
-        });
+            notes,
+            superseded_by: Box::default(),
+        };
+        self.facts.push((fact, about));
     }
 
-    fn neutral(&mut self, detail: &str) {
-        self.fact(Support::Neutral, Strength::Weak, detail, Vec::new());
+    fn neutral(&mut self, finding: Finding) {
+        self.fact(Support::Neutral, Strength::Weak, finding, Vec::new());
     }
 
     fn table(&self, t: &TableRef) -> Option<&'a TableInfo> {
@@ -499,38 +650,34 @@ impl<'a> Checker<'a> {
         match &op.kind {
             OpKind::CreateTable { table, columns } => {
                 let Some(subject) = table_subject(table, schema) else {
-                    return self.neutral("non-literal table name");
+                    return self.neutral(Finding::NonLiteralTable);
                 };
                 match self.table(table) {
                     Some(info) => {
-                        self.fact(Applied, Strong, "table exists", vec![subject]);
-                        for c in columns {
+                        self.fact(Applied, Strong, Finding::TableExists, vec![subject]);
+                        for (i, c) in columns.iter().enumerate() {
                             let Some(name) = c.name.literal() else {
                                 continue;
                             };
                             if info.column(name).is_none() {
                                 let s = column_subject(table, &c.name, schema);
-                                let detail =
-                                    format!("column {name} missing from the existing table");
-                                self.fact(NotApplied, Weak, &detail, s.into_iter().collect());
+                                let finding = Finding::ColumnMissingFromTable(i as u32);
+                                self.fact(NotApplied, Weak, finding, s.into_iter().collect());
                             }
                         }
                     }
-                    None => self.fact(NotApplied, Strong, "table missing", vec![subject]),
+                    None => self.fact(NotApplied, Strong, Finding::TableMissing, vec![subject]),
                 }
             }
             OpKind::DropTable { table } => {
                 let Some(subject) = table_subject(table, schema) else {
-                    return self.neutral("non-literal table name");
+                    return self.neutral(Finding::NonLiteralTable);
                 };
                 match self.table(table) {
-                    Some(_) => self.fact(NotApplied, Strong, "table still exists", vec![subject]),
-                    None => self.fact(
-                        Applied,
-                        Weak,
-                        "table absent (it may also never have existed)",
-                        vec![subject],
-                    ),
+                    Some(_) => {
+                        self.fact(NotApplied, Strong, Finding::TableStillExists, vec![subject])
+                    }
+                    None => self.fact(Applied, Weak, Finding::TableAbsent, vec![subject]),
                 }
             }
             OpKind::RenameTable { table, new_name } => {
@@ -542,54 +689,49 @@ impl<'a> Checker<'a> {
                     table_subject(table, schema),
                     table_subject(&renamed, schema),
                 ) else {
-                    return self.neutral("non-literal table name");
+                    return self.neutral(Finding::NonLiteralTable);
                 };
                 let subjects = vec![old, new];
                 match (self.table(table).is_some(), self.table(&renamed).is_some()) {
                     (false, true) => {
-                        self.fact(Applied, Strong, "new name exists, old does not", subjects);
+                        self.fact(Applied, Strong, Finding::NewNameOnly, subjects);
                     }
                     (true, false) => {
-                        self.fact(
-                            NotApplied,
-                            Strong,
-                            "old name exists, new does not",
-                            subjects,
-                        );
+                        self.fact(NotApplied, Strong, Finding::OldNameOnly, subjects);
                     }
-                    (true, true) => self.fact(Neutral, Weak, "both names exist", subjects),
-                    (false, false) => self.fact(Neutral, Weak, "neither name exists", subjects),
+                    (true, true) => self.fact(Neutral, Weak, Finding::BothNames, subjects),
+                    (false, false) => self.fact(Neutral, Weak, Finding::NeitherName, subjects),
                 }
             }
             OpKind::AddColumn { table, column } => {
                 let Some(subject) = column_subject(table, &column.name, schema) else {
-                    return self.neutral("non-literal name");
+                    return self.neutral(Finding::NonLiteralName);
                 };
                 let name = column.name.literal().unwrap_or_default();
                 match self.table(table) {
-                    None => self.fact(NotApplied, Strong, "table missing", vec![subject]),
+                    None => self.fact(NotApplied, Strong, Finding::TableMissing, vec![subject]),
                     Some(info) if info.column(name).is_some() => {
-                        self.fact(Applied, Strong, "column exists", vec![subject]);
+                        self.fact(Applied, Strong, Finding::ColumnExists, vec![subject]);
                     }
-                    Some(_) => self.fact(NotApplied, Strong, "column missing", vec![subject]),
+                    Some(_) => self.fact(NotApplied, Strong, Finding::ColumnMissing, vec![subject]),
                 }
             }
             OpKind::DropColumn { table, column } => {
                 let Some(subject) = column_subject(table, column, schema) else {
-                    return self.neutral("non-literal name");
+                    return self.neutral(Finding::NonLiteralName);
                 };
                 let name = column.literal().unwrap_or_default();
                 match self.table(table) {
-                    None => self.fact(Applied, Weak, "table missing", vec![subject]),
+                    None => self.fact(Applied, Weak, Finding::TableMissing, vec![subject]),
                     Some(info) if info.column(name).is_some() => {
-                        self.fact(NotApplied, Strong, "column still exists", vec![subject]);
+                        self.fact(
+                            NotApplied,
+                            Strong,
+                            Finding::ColumnStillExists,
+                            vec![subject],
+                        );
                     }
-                    Some(_) => self.fact(
-                        Applied,
-                        Weak,
-                        "column absent (it may also never have existed)",
-                        vec![subject],
-                    ),
+                    Some(_) => self.fact(Applied, Weak, Finding::ColumnAbsent, vec![subject]),
                 }
             }
             OpKind::AlterColumn {
@@ -600,44 +742,39 @@ impl<'a> Checker<'a> {
                 ..
             } => {
                 let Some(subject) = column_subject(table, column, schema) else {
-                    return self.neutral("non-literal name");
+                    return self.neutral(Finding::NonLiteralName);
                 };
                 let Some(info) = self.table(table) else {
-                    return self.fact(NotApplied, Weak, "table missing", vec![subject]);
+                    return self.fact(NotApplied, Weak, Finding::TableMissing, vec![subject]);
                 };
                 let old = info.column(column.literal().unwrap_or_default());
                 if let Some(new_name) = new_name {
                     let Some(new_subject) = column_subject(table, new_name, schema) else {
-                        return self.neutral("non-literal new column name");
+                        return self.neutral(Finding::NonLiteralNewColumn);
                     };
                     let new = info.column(new_name.literal().unwrap_or_default());
                     let subjects = vec![subject, new_subject];
                     match (old.is_some(), new.is_some()) {
                         (false, true) => {
-                            self.fact(Applied, Strong, "new name exists, old does not", subjects);
+                            self.fact(Applied, Strong, Finding::NewNameOnly, subjects);
                         }
                         (true, false) => {
-                            self.fact(
-                                NotApplied,
-                                Strong,
-                                "old name exists, new does not",
-                                subjects,
-                            );
+                            self.fact(NotApplied, Strong, Finding::OldNameOnly, subjects);
                         }
-                        (true, true) => self.fact(Neutral, Weak, "both names exist", subjects),
-                        (false, false) => self.fact(Neutral, Weak, "neither name exists", subjects),
+                        (true, true) => self.fact(Neutral, Weak, Finding::BothNames, subjects),
+                        (false, false) => self.fact(Neutral, Weak, Finding::NeitherName, subjects),
                     }
                     return;
                 }
                 match (old, nullable) {
                     (Some(c), Some(want)) if c.nullable == *want => {
-                        self.fact(Applied, Weak, "nullability matches", vec![subject]);
+                        self.fact(Applied, Weak, Finding::NullabilityMatches, vec![subject]);
                     }
                     (Some(_), Some(_)) => {
-                        self.fact(NotApplied, Weak, "nullability differs", vec![subject]);
+                        self.fact(NotApplied, Weak, Finding::NullabilityDiffers, vec![subject]);
                     }
-                    (None, _) => self.fact(Neutral, Weak, "column missing", vec![subject]),
-                    (Some(_), None) => self.neutral("type and default changes are not compared"),
+                    (None, _) => self.fact(Neutral, Weak, Finding::ColumnMissing, vec![subject]),
+                    (Some(_), None) => self.neutral(Finding::TypeNotCompared),
                 }
             }
             OpKind::CreateIndex { name, table, .. } => {
@@ -645,21 +782,21 @@ impl<'a> Checker<'a> {
                     index_subject(name, Some(table), schema),
                     table_subject(table, schema),
                 ) else {
-                    return self.neutral("non-literal name");
+                    return self.neutral(Finding::NonLiteralName);
                 };
                 let name = name.literal().unwrap_or_default();
                 let subjects = vec![subject, table_s];
                 match self.table(table) {
-                    None => self.fact(NotApplied, Weak, "table missing", subjects),
+                    None => self.fact(NotApplied, Weak, Finding::TableMissing, subjects),
                     Some(info) if info.index(name).is_some() => {
-                        self.fact(Applied, Weak, "index exists", subjects);
+                        self.fact(Applied, Weak, Finding::IndexExists, subjects);
                     }
-                    Some(_) => self.fact(NotApplied, Weak, "index missing", subjects),
+                    Some(_) => self.fact(NotApplied, Weak, Finding::IndexMissing, subjects),
                 }
             }
             OpKind::DropIndex { name, table } => {
                 let Some(subject) = index_subject(name, table.as_ref(), schema) else {
-                    return self.neutral("non-literal name");
+                    return self.neutral(Finding::NonLiteralName);
                 };
                 let literal = name.literal().unwrap_or_default();
                 let exists = match table {
@@ -667,18 +804,18 @@ impl<'a> Checker<'a> {
                     None => schema.tables.values().any(|t| t.index(literal).is_some()),
                 };
                 if exists {
-                    self.fact(NotApplied, Weak, "index still exists", vec![subject]);
+                    self.fact(NotApplied, Weak, Finding::IndexStillExists, vec![subject]);
                 } else {
-                    self.fact(Applied, Weak, "index absent", vec![subject]);
+                    self.fact(Applied, Weak, Finding::IndexAbsent, vec![subject]);
                 }
             }
             OpKind::CreateConstraint { .. } | OpKind::DropConstraint { .. } => {
-                self.neutral("constraints are not compared");
+                self.neutral(Finding::ConstraintsNotCompared);
             }
-            OpKind::Execute { sql: Some(_), .. } => self.neutral("SQL not checked"),
-            OpKind::Execute { sql: None, .. } => self.neutral("statement not checked"),
-            OpKind::BulkInsert { .. } => self.neutral("data only"),
-            OpKind::Unknown { .. } => self.neutral("not understood"),
+            OpKind::Execute { sql: Some(_), .. } => self.neutral(Finding::SqlNotChecked),
+            OpKind::Execute { sql: None, .. } => self.neutral(Finding::StatementNotChecked),
+            OpKind::BulkInsert { .. } => self.neutral(Finding::DataOnly),
+            OpKind::Unknown { .. } => self.neutral(Finding::NotUnderstood),
         }
     }
 }
@@ -723,7 +860,13 @@ pub struct Suggestion {
 /// run. An applied, clean revision on an independent line (another root, as the demo's orphan
 /// `add_system_settings`) is stamped as an extra row: its objects exist, so not stamping it
 /// would make `upgrade` create them again and fail.
-pub fn suggest_stamp(map: &RevisionMap, evidence: &[Evidence]) -> Option<Suggestion> {
+///
+/// `ops`: the operations the evidence was found in, to word its facts.
+pub fn suggest_stamp(
+    map: &RevisionMap,
+    ops: &OpsStore,
+    evidence: &[Evidence],
+) -> Option<Suggestion> {
     let n = map.len();
     let verdict = |r: RevIdx| evidence.get(r).map_or(Verdict::Unknown, |e| e.verdict);
     if (0..n).all(|r| verdict(r) == Verdict::Unknown) {
@@ -771,7 +914,7 @@ pub fn suggest_stamp(map: &RevisionMap, evidence: &[Evidence]) -> Option<Suggest
         .collect();
     by_position(&mut inconsistent);
 
-    let ctx = Explain { map, evidence };
+    let ctx = Explain { map, ops, evidence };
     let mut reasoning = Vec::new();
     if targets.is_empty() {
         reasoning.push(
@@ -840,25 +983,38 @@ pub fn suggest_stamp(map: &RevisionMap, evidence: &[Evidence]) -> Option<Suggest
             ctx.some_ids(&unproven)
         ));
     }
+    // Worded for the first few only: at 10,000 revisions thousands of statements are skipped.
+    const SHOWN: usize = 5;
     let mut skipped = Vec::new();
+    let mut more = 0;
     for &r in &applied {
-        for f in evidence.get(r).map_or(&[][..], |e| e.facts.as_slice()) {
-            if f.opaque {
-                skipped.push(format!(
-                    "{} line {}: {}",
-                    map.rev(r).id,
-                    f.line.unwrap_or(0),
-                    f.text
-                ));
+        let facts = evidence.get(r).map_or(&[][..], |e| e.facts.as_slice());
+        let mut opaque = facts.iter().filter(|f| f.opaque).peekable();
+        if opaque.peek().is_none() {
+            continue;
+        }
+        if skipped.len() == SHOWN {
+            more += opaque.count();
+            continue;
+        }
+        let ops = upgrade_ops(ctx.ops, r);
+        for f in opaque {
+            if skipped.len() == SHOWN {
+                more += 1;
+                continue;
             }
+            skipped.push(format!(
+                "{} line {}: {}",
+                map.rev(r).id,
+                f.line.unwrap_or(0),
+                f.text(&ops)
+            ));
         }
     }
     if !skipped.is_empty() {
-        let shown = skipped.len().min(5);
-        let more = skipped.len() - shown;
         let mut line = format!(
             "the stamp assumes these unchecked statements ran: {}",
-            skipped[..shown].join("; ")
+            skipped.join("; ")
         );
         if more > 0 {
             line.push_str(&format!("; and {more} more"));
@@ -895,6 +1051,7 @@ fn plural(n: usize, what: &str) -> String {
 /// Wording for the suggestion's reasoning.
 struct Explain<'a> {
     map: &'a RevisionMap,
+    ops: &'a OpsStore,
     evidence: &'a [Evidence],
 }
 
@@ -917,10 +1074,13 @@ impl Explain<'_> {
         let Some(e) = self.evidence.get(r) else {
             return String::new();
         };
-        let facts: Vec<&str> = e.facts_for(support).map(|f| f.text.as_str()).collect();
-        let mut out = facts.iter().take(3).copied().collect::<Vec<_>>().join("; ");
-        if facts.len() > 3 {
-            out.push_str(&format!("; and {} more", facts.len() - 3));
+        let ops = upgrade_ops(self.ops, r);
+        let mut facts = e.facts_for(support);
+        let texts: Vec<String> = facts.by_ref().take(3).map(|f| f.text(&ops)).collect();
+        let mut out = texts.join("; ");
+        let more = facts.count();
+        if more > 0 {
+            out.push_str(&format!("; and {more} more"));
         }
         out
     }
@@ -1028,13 +1188,28 @@ mod tests {
         s
     }
 
-    fn local(body: &[&str], s: &SchemaSnapshot) -> Evidence {
-        let src = source("a", &[], body);
-        revision_evidence(&ops::upgrade_ops(&src).ops, s)
+    /// One revision's evidence, with the ops that word its facts.
+    struct Local {
+        evidence: Evidence,
+        ops: Vec<Op>,
     }
 
-    fn texts(e: &Evidence) -> Vec<String> {
-        e.facts.iter().map(|f| f.text.clone()).collect()
+    impl std::ops::Deref for Local {
+        type Target = Evidence;
+        fn deref(&self) -> &Evidence {
+            &self.evidence
+        }
+    }
+
+    fn local(body: &[&str], s: &SchemaSnapshot) -> Local {
+        let src = source("a", &[], body);
+        let ops = ops::upgrade_ops(&src).ops;
+        let evidence = revision_evidence(&ops, s);
+        Local { evidence, ops }
+    }
+
+    fn texts(e: &Local) -> Vec<String> {
+        e.facts.iter().map(|f| f.text(&e.ops)).collect()
     }
 
     fn verdicts(map: &RevisionMap, ev: &[Evidence]) -> Vec<(String, Verdict)> {
@@ -1141,7 +1316,7 @@ mod tests {
         );
         assert_eq!(e.verdict, Verdict::Applied);
         assert_eq!(e.facts[1].strength, Strength::Weak);
-        assert_eq!(e.facts[1].text, "create_table a: table exists (from SQL)");
+        assert_eq!(texts(&e)[1], "create_table a: table exists (from SQL)");
     }
 
     #[test]
@@ -1174,7 +1349,7 @@ mod tests {
                 ("b".into(), Verdict::Applied)
             ]
         );
-        assert_eq!(ev[0].facts[0].superseded_by, [1]);
+        assert_eq!(*ev[0].facts[0].superseded_by, [1]);
         // x still exists: b did not run, so a's fact about x stands.
         let ev = graph_evidence(&map, &ops, &schema(&[("keep", &[], &[]), ("x", &[], &[])]));
         assert_eq!(
@@ -1208,7 +1383,7 @@ mod tests {
                 ("c".into(), Verdict::Applied)
             ]
         );
-        let s = suggest_stamp(&map, &ev).unwrap();
+        let s = suggest_stamp(&map, &ops, &ev).unwrap();
         assert_eq!(map.ids(&s.targets), ["c"]);
     }
 
@@ -1225,7 +1400,7 @@ mod tests {
         let (map, ops) = project(specs);
         let all = schema(&[("a", &[], &[]), ("l", &[], &[]), ("r", &[], &[])]);
         let ev = graph_evidence(&map, &ops, &all);
-        let s = suggest_stamp(&map, &ev).unwrap();
+        let s = suggest_stamp(&map, &ops, &ev).unwrap();
         assert_eq!(map.ids(&s.targets), ["merge"]);
         assert!(
             s.reasoning[0].starts_with("stamp merge:"),
@@ -1253,7 +1428,7 @@ mod tests {
             ..TableInfo::default()
         });
         let ev = graph_evidence(&map, &ops, &with_next);
-        let s = suggest_stamp(&map, &ev).unwrap();
+        let s = suggest_stamp(&map, &ops, &ev).unwrap();
         assert_eq!(map.ids(&s.targets), ["next"]);
         assert!(
             s.reasoning
@@ -1273,7 +1448,7 @@ mod tests {
         ];
         let (map, ops) = project(specs);
         let ev = graph_evidence(&map, &ops, &schema(&[("a", &[], &[]), ("c", &[], &[])]));
-        let s = suggest_stamp(&map, &ev).unwrap();
+        let s = suggest_stamp(&map, &ops, &ev).unwrap();
         assert_eq!(map.ids(&s.targets), ["a"]);
         assert_eq!(map.ids(&s.inconsistent), ["c"]);
         assert!(
@@ -1297,7 +1472,7 @@ mod tests {
         ];
         let (map, ops) = project(specs);
         let ev = graph_evidence(&map, &ops, &schema(&[("a", &[], &[]), ("b1", &[], &[])]));
-        let s = suggest_stamp(&map, &ev).unwrap();
+        let s = suggest_stamp(&map, &ops, &ev).unwrap();
         assert_eq!(map.ids(&s.targets), ["a"]);
         assert!(
             s.reasoning.iter().any(|r| r.contains("partly applied")),
@@ -1312,10 +1487,10 @@ mod tests {
         let (map, ops) = project(specs);
         let none = OpsStore::from_reports([None, None]);
         assert_eq!(
-            suggest_stamp(&map, &graph_evidence(&map, &none, &schema(&[]))),
+            suggest_stamp(&map, &none, &graph_evidence(&map, &none, &schema(&[]))),
             None
         );
-        let s = suggest_stamp(&map, &graph_evidence(&map, &ops, &schema(&[]))).unwrap();
+        let s = suggest_stamp(&map, &ops, &graph_evidence(&map, &ops, &schema(&[]))).unwrap();
         assert!(s.targets.is_empty());
         assert!(s.reasoning[0].starts_with("stamp base"));
     }
@@ -1332,9 +1507,9 @@ mod tests {
         let s = schema(&[("c", &[], &[])]);
         let first = OpsStore::from_reports([ops.get(0).as_ref()]);
         let ev = graph_evidence(&map, &first, &s);
-        let _ = suggest_stamp(&map, &ev);
+        let _ = suggest_stamp(&map, &ops, &ev);
         let ev = graph_evidence(&map, &ops, &s);
-        let _ = suggest_stamp(&map, &ev[..1]);
+        let _ = suggest_stamp(&map, &ops, &ev[..1]);
         assert_eq!(map.run_order().0.len(), 3);
     }
 
@@ -1372,7 +1547,7 @@ mod tests {
             let t_ops = t.elapsed();
             let ev = graph_evidence(&map, &ops, &s);
             let t_ev = t.elapsed();
-            let _ = suggest_stamp(&map, &ev);
+            let _ = suggest_stamp(&map, &ops, &ev);
             println!(
                 "500 revisions: ops {t_ops:?}, +evidence {t_ev:?}, +suggest {:?}",
                 t.elapsed()

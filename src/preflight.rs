@@ -789,11 +789,9 @@ mod tests {
         assert_eq!(verdict("157caa418be7"), Verdict::Unknown);
         assert_eq!(verdict("add_system_settings"), Verdict::Applied);
         let facts = |id: &str| -> Vec<String> {
-            evidence[map.get(id).unwrap()]
-                .facts
-                .iter()
-                .map(|f| f.text.clone())
-                .collect()
+            let r = map.get(id).unwrap();
+            let ops = crate::evidence::upgrade_ops(&ops, r);
+            evidence[r].facts.iter().map(|f| f.text(&ops)).collect()
         };
         assert_eq!(
             facts("cd2257cee794")[0],
@@ -809,7 +807,7 @@ mod tests {
         );
 
         // The main line's tip, plus the orphan line whose table exists as a second row.
-        let s = suggest_stamp(map, &evidence).expect("a suggestion");
+        let s = suggest_stamp(map, &ops, &evidence).expect("a suggestion");
         assert_eq!(
             ids(map, s.targets.iter().copied()),
             ["cd2257cee794", "add_system_settings"]

@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::evidence::{Support, Verdict};
+use crate::evidence::{self, Verdict};
 use crate::render::lanes::GlyphSet;
 
 use super::repair::{RowDb, rows_text};
@@ -191,17 +191,16 @@ pub fn details(state: &State, r: usize) -> Vec<Line<'static>> {
     out.push(field("database", text, style));
     let Some(x) = row.rev else { return out };
     if let Some(e) = a.evidence.get(x) {
-        let (verdict, support) = match e.verdict {
-            Verdict::Applied => ("applied", Support::Applied),
-            Verdict::NotApplied => ("not applied", Support::NotApplied),
-            Verdict::Mixed => ("partly applied", Support::NotApplied),
-            Verdict::Unknown => ("no evidence", Support::Neutral),
+        let verdict = match e.verdict {
+            Verdict::Applied => "applied",
+            Verdict::NotApplied => "not applied",
+            Verdict::Mixed => "partly applied",
+            Verdict::Unknown => "no evidence",
         };
+        let ops = evidence::upgrade_ops(&l.ops, x);
         let fact = e
-            .facts_for(support)
-            .next()
-            .or_else(|| e.facts.first())
-            .map_or(String::new(), |f| format!(" ({})", f.text));
+            .headline()
+            .map_or(String::new(), |f| format!(" ({})", f.text(&ops)));
         out.push(field("schema", format!("{verdict}{fact}"), Style::new()));
     }
     // Conflicts on the way from the rows to the heads; when Alembic cannot plan from the rows,

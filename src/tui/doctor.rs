@@ -10,9 +10,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::assess::{self, Assessment};
-use crate::evidence::{Support, Verdict};
+use crate::evidence::{self, Verdict};
 
 use super::dialog::route_lines;
+use super::jobs::Loaded;
 use super::repair::rows_text;
 use super::state::State;
 
@@ -109,28 +110,34 @@ fn findings(state: &State, a: &Assessment) -> Vec<Line<'static>> {
     out
 }
 
+/// Revisions listed under "What the schema shows": past that, one line each is a wall of text
+/// (at 10,000 revisions, 10,000 lines); the details pane shows any revision's evidence.
+const LISTED: usize = 40;
+
 /// The schema's verdict on each revision that has one, newest first.
-fn evidence_lines(state: &State, a: &Assessment) -> Vec<Line<'static>> {
+fn evidence_lines(state: &State, loaded: &Loaded) -> Vec<Line<'static>> {
+    let a = &loaded.assessment;
     let mut out = Vec::new();
-    let mut silent = 0;
+    let (mut silent, mut unlisted) = (0, 0);
     let width = state.rows.iter().map(|r| r.id.len()).max().unwrap_or(0) + 2;
     for row in &state.rows {
         let Some(r) = row.rev else { continue };
         let Some(e) = a.evidence.get(r) else { continue };
-        let (mark, what, style, support) = match e.verdict {
-            Verdict::Applied => ("✓", "applied", Color::Green, Support::Applied),
-            Verdict::NotApplied => ("✗", "not applied", Color::Red, Support::NotApplied),
-            Verdict::Mixed => ("!", "partly applied", Color::Yellow, Support::NotApplied),
+        let (mark, what, style) = match e.verdict {
+            Verdict::Applied => ("✓", "applied", Color::Green),
+            Verdict::NotApplied => ("✗", "not applied", Color::Red),
+            Verdict::Mixed => ("!", "partly applied", Color::Yellow),
             Verdict::Unknown => {
                 silent += 1;
                 continue;
             }
         };
-        let fact = e
-            .facts_for(support)
-            .next()
-            .or_else(|| e.facts.first())
-            .map_or(String::new(), |f| f.text.clone());
+        if out.len() == LISTED {
+            unlisted += 1;
+            continue;
+        }
+        let ops = evidence::upgrade_ops(&loaded.ops, r);
+        let fact = e.headline().map_or(String::new(), |f| f.text(&ops));
         out.push(Line::from(vec![
             Span::styled(format!("  {mark} {what:<14}"), Style::new().fg(style)),
             Span::styled(
@@ -139,6 +146,16 @@ fn evidence_lines(state: &State, a: &Assessment) -> Vec<Line<'static>> {
             ),
             Span::raw(fact),
         ]));
+    }
+    if unlisted > 0 {
+        out.push(Line::styled(
+            format!(
+                "  and {} more with a verdict (select one in the graph: the details pane \
+                 shows its evidence)",
+                plural(unlisted, "revision")
+            ),
+            Style::new().fg(Color::DarkGray),
+        ));
     }
     if silent > 0 {
         out.push(Line::styled(
@@ -247,7 +264,7 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
             "  No revision's operations could be checked against the schema.",
         )),
         Some(s) => {
-            out.extend(evidence_lines(state, a));
+            out.extend(evidence_lines(state, loaded));
             out.push(Line::raw(""));
             out.push(heading("Why this stamp"));
             for line in &s.suggestion.reasoning {
