@@ -606,3 +606,72 @@ fn a_suggestion_that_nothing_ran_is_stamp_base() {
     assert!(d.after.is_empty(), "{:?}", d.after);
     assert!(d.title.contains("stamp base"), "{}", d.title);
 }
+
+/// A long history whose every revision the schema shows applied: the doctor lists the newest
+/// 40 verdicts, then says how many more there are (at 10,000 revisions it once built a line
+/// for each, every frame), with each listed fact worded from the revision's operations.
+#[test]
+fn the_doctor_lists_forty_verdicts_and_counts_the_rest() {
+    use sqlx::Connection;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+    let sb = Sandbox::new();
+    let versions = sb.dir().join("migrations/versions");
+    std::fs::remove_dir_all(&versions).unwrap();
+    std::fs::create_dir(&versions).unwrap();
+    let n = 45;
+    for i in 0..n {
+        let down = if i == 0 {
+            "None".to_string()
+        } else {
+            format!("'r{:03}'", i - 1)
+        };
+        std::fs::write(
+            versions.join(format!("r{i:03}_t.py")),
+            format!(
+                "from alembic import op\nimport sqlalchemy as sa\n\nrevision = 'r{i:03}'\n\
+                 down_revision = {down}\n\n\ndef upgrade():\n    \
+                 op.create_table('t{i}', sa.Column('id', sa.Integer()))\n"
+            ),
+        )
+        .unwrap();
+    }
+    let path = sb.dir().join("long.db");
+    support::sandbox::rt().block_on(async {
+        let opts = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let mut c = SqliteConnection::connect_with(&opts).await.unwrap();
+        for i in 0..n {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TABLE t{i} (id INTEGER)"
+            )))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+        c.close().await.unwrap();
+    });
+    let s = Session::open(
+        &sb,
+        &format!("sqlite:///{}", path.display()),
+        false,
+        (120, 48),
+    );
+    let text: Vec<String> = tui::doctor::lines(&s.state)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    let listed: Vec<&String> = text.iter().filter(|l| l.contains("✓ applied")).collect();
+    assert_eq!(listed.len(), 40, "{text:#?}");
+    // Newest first, each with its fact.
+    assert!(
+        listed[0].contains("r044") && listed[0].contains("create_table t44: table exists"),
+        "{}",
+        listed[0]
+    );
+    assert!(
+        text.iter()
+            .any(|l| l.contains("and 5 more revisions with a verdict")),
+        "{text:#?}"
+    );
+}

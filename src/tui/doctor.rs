@@ -150,9 +150,13 @@ fn evidence_lines(state: &State, loaded: &Loaded) -> Vec<Line<'static>> {
     if unlisted > 0 {
         out.push(Line::styled(
             format!(
-                "  and {} more with a verdict (select one in the graph: the details pane \
-                 shows its evidence)",
-                plural(unlisted, "revision")
+                "  and {unlisted} more {} with a verdict (select one in the graph: the \
+                 details pane shows its evidence)",
+                if unlisted == 1 {
+                    "revision"
+                } else {
+                    "revisions"
+                }
             ),
             Style::new().fg(Color::DarkGray),
         ));
