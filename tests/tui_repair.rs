@@ -674,4 +674,22 @@ fn the_doctor_lists_forty_verdicts_and_counts_the_rest() {
             .any(|l| l.contains("and 5 more revisions with a verdict")),
         "{text:#?}"
     );
+    // `alembic upgrade heads` from the empty table would create all 45 tables again: the
+    // route's words (the doctor's and `status`'s) list 40 ids and 40 further conflicts.
+    let a = &s.state.repair.db.as_ref().unwrap().assessment;
+    assert_eq!(a.upgrade.conflicts.len(), 45);
+    let lines: Vec<String> =
+        migscope::render::route::route_lines(s.state.map, &a.upgrade, "", Some("X"))
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+    assert_eq!(lines.len(), 1 + 1 + 40 + 1, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("runs 45: r000 r001")
+            && lines[0].ends_with("r039 ... and 5 more (all of them: `migscope plan`)"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1], "predicted failure: r000: table t0 already exists");
+    assert_eq!(lines[42], "  ... and 4 more (all of them: X)");
 }

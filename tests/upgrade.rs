@@ -93,7 +93,7 @@ fn upgrade_streams_alembic_and_reads_back_the_rows_then_downgrade() {
     let sb = small_project("gamma");
     let out = run_alembic(&sb, &["upgrade", "head", "--yes"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("runs: aa01 bb02 cc03"), "{out:?}");
+    assert!(out.stdout.contains("runs 3: aa01 bb02 cc03"), "{out:?}");
     assert!(
         out.stdout
             .contains("preflight: no conflict with the schema"),
@@ -124,7 +124,7 @@ fn upgrade_streams_alembic_and_reads_back_the_rows_then_downgrade() {
 
     let out = run_alembic(&sb, &["downgrade", "aa01", "--yes"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("runs: cc03 bb02"), "{out:?}");
+    assert!(out.stdout.contains("runs 2: cc03 bb02"), "{out:?}");
     assert!(
         out.stdout
             .contains("2 of the plan's 2 revisions undone: cc03 bb02"),
@@ -206,7 +206,7 @@ fn dry_run_and_refusals_run_nothing() {
     let before = sha256_like(&sb.db());
     let out = run_alembic(&sb, &["upgrade", "bb02", "--dry-run"]);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("runs: aa01 bb02"), "{out:?}");
+    assert!(out.stdout.contains("runs 2: aa01 bb02"), "{out:?}");
     assert!(
         out.stdout.contains(&format!(
             "-m alembic -c {} upgrade bb02",

@@ -27,6 +27,7 @@ use migscope::journal::{self, Entry};
 use migscope::lost;
 use migscope::plan;
 use migscope::project::{OpsScope, Project};
+use migscope::render::route::{self, capped};
 use migscope::revert;
 use migscope::schema::SchemaSnapshot;
 use migscope::stamp::{self, StampError};
@@ -399,25 +400,9 @@ pub(super) fn route_json(map: &RevisionMap, r: &Route) -> serde_json::Value {
         "from": r.from,
         "plan": r.plan.as_ref().map(|p| map.ids(p)).ok(),
         "error": r.plan.as_ref().err(),
-        "conflicts": r.conflicts.iter().map(|c| json!({"revision": c.revision, "message": c.message, "certain": c.certain})).collect::<Vec<_>>(),
-        "first_failure": r.failure.as_ref().map(|c| json!({"revision": c.revision, "message": c.message})),
+        "conflicts": r.conflicts.iter().map(|c| json!({"revision": map.rev(c.rev).id, "message": c.message, "certain": c.certain})).collect::<Vec<_>>(),
+        "first_failure": r.failure.as_ref().map(|c| json!({"revision": map.rev(c.rev).id, "message": c.message})),
     })
-}
-
-/// How many ids or conflicts a text report lists before summing up the rest: at 10,000
-/// revisions a plan is thousands of ids, which buries the report.
-const SHOWN: usize = 40;
-
-/// `ids` space-separated, the first [`SHOWN`] of them, then how many more and where to see all.
-fn capped(ids: &[String], all_in: &str) -> String {
-    if ids.len() <= SHOWN {
-        return ids.join(" ");
-    }
-    format!(
-        "{} ... and {} more (all of them: {all_in})",
-        ids[..SHOWN].join(" "),
-        ids.len() - SHOWN
-    )
 }
 
 pub(super) fn write_route(
@@ -425,41 +410,10 @@ pub(super) fn write_route(
     map: &RevisionMap,
     r: &Route,
     indent: &str,
+    all_in: Option<&str>,
 ) -> io::Result<()> {
-    match &r.plan {
-        Err(e) => writeln!(out, "{indent}Alembic refuses: {e}")?,
-        Ok(p) if p.is_empty() => writeln!(out, "{indent}nothing to run")?,
-        Ok(p) => {
-            writeln!(
-                out,
-                "{indent}runs: {}",
-                capped(&map.ids(p), "`migscope plan`")
-            )?;
-            match &r.failure {
-                Some(c) => writeln!(
-                    out,
-                    "{indent}predicted failure: {}: {}",
-                    c.revision, c.message
-                )?,
-                None => writeln!(out, "{indent}preflight: no conflict with the schema")?,
-            }
-            let others: Vec<_> = r
-                .conflicts
-                .iter()
-                .filter(|c| r.failure.as_ref() != Some(*c))
-                .collect();
-            for c in others.iter().take(SHOWN) {
-                let may = if c.certain { "" } else { " (may not run)" };
-                writeln!(out, "{indent}  also: {}: {}{may}", c.revision, c.message)?;
-            }
-            if others.len() > SHOWN {
-                writeln!(
-                    out,
-                    "{indent}  ... and {} more (all of them: --format json)",
-                    others.len() - SHOWN
-                )?;
-            }
-        }
+    for (_, line) in route::route_lines(map, r, indent, all_in) {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
@@ -644,7 +598,7 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                 }
             )?;
             writeln!(out, "alembic upgrade heads from these rows:")?;
-            write_route(out, map, plain, "  ")?;
+            write_route(out, map, plain, "  ", Some(route::STATUS_JSON))?;
             writeln!(out)?;
             writeln!(out, "Schema evidence:")?;
             match &suggested {
@@ -666,14 +620,14 @@ pub fn status(cli: &Cli, args: &StatusArgs, out: &mut dyn Write) -> CmdResult {
                         writeln!(out, "  (the table already holds exactly these rows)")?;
                     }
                     writeln!(out, "  then alembic upgrade heads:")?;
-                    write_route(out, map, route, "    ")?;
+                    write_route(out, map, route, "    ", Some(route::STATUS_JSON))?;
                     if let Some(m) = main_only {
                         writeln!(
                             out,
                             "  stamping only {} instead, alembic upgrade heads:",
                             ids[0]
                         )?;
-                        write_route(out, map, m, "    ")?;
+                        write_route(out, map, m, "    ", Some(route::STATUS_JSON))?;
                     }
                 }
             }

@@ -106,7 +106,7 @@ pub fn run(cli: &Cli, args: &RunArgs, verb: Verb, out: &mut dyn Write) -> CmdRes
     };
     let route = assess::route_to(map, &before, direction(verb), &args.target, &ops, &schema);
     writeln!(out, "alembic {} {}:", verb.as_str(), args.target)?;
-    write_route(out, map, &route, "  ")?;
+    write_route(out, map, &route, "  ", None)?;
     let plan = match &route.plan {
         Err(_) => {
             writeln!(
@@ -139,7 +139,7 @@ pub fn run(cli: &Cli, args: &RunArgs, verb: Verb, out: &mut dyn Write) -> CmdRes
     let question = match &route.failure {
         Some(c) => format!(
             "The preflight predicts a failure at {}. Run Alembic anyway?",
-            c.revision
+            map.rev(c.rev).id
         ),
         None => "Run Alembic?".to_string(),
     };

@@ -3,6 +3,7 @@
 pub mod diagnostics;
 pub mod export;
 pub mod lanes;
+pub mod route;
 pub mod rows;
 
 use std::path::PathBuf;

@@ -211,7 +211,7 @@ pub fn details(state: &State, r: usize) -> Vec<Line<'static>> {
         _ => None,
     };
     if let Some((route, when)) = route {
-        for c in route.conflicts.iter().filter(|c| c.revision == row.id) {
+        for c in route.conflicts.iter().filter(|c| c.rev == x) {
             out.push(field(
                 "conflict",
                 format!(

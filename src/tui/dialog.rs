@@ -15,6 +15,7 @@ use crate::assess::Route;
 use crate::graph::RevisionMap;
 use crate::plan::Direction;
 use crate::preflight::StepReport;
+use crate::render::route::{self, Tone};
 use crate::revision::ops::{Body, OpsStore};
 
 use super::repair::rows_text;
@@ -112,45 +113,27 @@ pub(super) fn field(name: &str, value: String, style: Style) -> Line<'static> {
     ])
 }
 
-/// Lines describing a route: what runs, then where it fails.
-pub fn route_lines(map: &RevisionMap, route: &Route, indent: &str) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    match &route.plan {
-        Err(e) => lines.push(Line::styled(
-            format!("{indent}Alembic refuses: {e}"),
-            Style::new().fg(Color::Red),
-        )),
-        Ok(p) if p.is_empty() => lines.push(Line::raw(format!("{indent}nothing to run"))),
-        Ok(p) => {
-            lines.push(Line::raw(format!(
-                "{indent}runs {}: {}",
-                p.len(),
-                map.ids(p).join(" ")
-            )));
-            match &route.failure {
-                Some(c) => lines.push(Line::styled(
-                    format!("{indent}predicted failure: {}: {}", c.revision, c.message),
-                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-                )),
-                None => lines.push(Line::styled(
-                    format!("{indent}preflight: no conflict with the schema"),
-                    Style::new().fg(Color::Green),
-                )),
-            }
-            for c in route
-                .conflicts
-                .iter()
-                .filter(|c| route.failure.as_ref() != Some(*c))
-            {
-                let may = if c.certain { "" } else { " (may not run)" };
-                lines.push(Line::styled(
-                    format!("{indent}  also: {}: {}{may}", c.revision, c.message),
-                    Style::new().fg(Color::Yellow),
-                ));
-            }
-        }
-    }
-    lines
+/// Lines describing a route: what runs, then where it fails (`all_in`: as
+/// [`route::route_lines`]).
+pub fn route_lines(
+    map: &RevisionMap,
+    route: &Route,
+    indent: &str,
+    all_in: Option<&str>,
+) -> Vec<Line<'static>> {
+    route::route_lines(map, route, indent, all_in)
+        .into_iter()
+        .map(|(tone, text)| {
+            let style = match tone {
+                Tone::Plain => Style::new(),
+                Tone::Bad => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                Tone::Good => Style::new().fg(Color::Green),
+                Tone::Warn => Style::new().fg(Color::Yellow),
+                Tone::Muted => Style::new().fg(Color::DarkGray),
+            };
+            Line::styled(text, style)
+        })
+        .collect()
 }
 
 /// Each step: the revision, the operations it runs, and what would fail.
@@ -263,7 +246,7 @@ pub fn dialog_lines(state: &State, d: &Dialog) -> Vec<Line<'static>> {
     if let Some(route) = &d.then {
         lines.push(Line::raw(""));
         lines.push(heading("Then `alembic upgrade heads`"));
-        lines.extend(route_lines(state.map, route, "  "));
+        lines.extend(route_lines(state.map, route, "  ", None));
     }
     lines
 }

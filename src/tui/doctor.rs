@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::assess::{self, Assessment};
 use crate::evidence::{self, Verdict};
+use crate::render::route;
 
 use super::dialog::route_lines;
 use super::jobs::Loaded;
@@ -91,7 +92,8 @@ fn findings(state: &State, a: &Assessment) -> Vec<Line<'static>> {
         if let Some(f) = &a.upgrade.failure {
             out.push(bad(format!(
                 "  `alembic upgrade heads` would fail at {}: {}",
-                f.revision, f.message
+                map.rev(f.rev).id,
+                f.message
             )));
         }
     }
@@ -228,20 +230,30 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
                 ));
             }
             out.push(Line::raw("  2. Then `alembic upgrade heads`:"));
-            out.extend(route_lines(map, &s.after, "     "));
+            out.extend(route_lines(
+                map,
+                &s.after,
+                "     ",
+                Some(route::STATUS_JSON),
+            ));
             if let Some(first) = &s.first_only {
                 out.push(Line::raw(format!(
                     "  Stamping only {} instead, `alembic upgrade heads`:",
                     s.ids[0]
                 )));
-                out.extend(route_lines(map, first, "     "));
+                out.extend(route_lines(map, first, "     ", Some(route::STATUS_JSON)));
             }
         }
         _ => {
             out.push(Line::raw(
                 "  The rows already describe the schema; `alembic upgrade heads` from them:",
             ));
-            out.extend(route_lines(map, &a.upgrade, "     "));
+            out.extend(route_lines(
+                map,
+                &a.upgrade,
+                "     ",
+                Some(route::STATUS_JSON),
+            ));
         }
     }
     if let Some(e) = &loaded.last_change {
