@@ -103,7 +103,25 @@ pub fn read_all(files: &[PathBuf], cache_file: &Path) -> (Vec<RevisionRecord>, S
 }
 
 /// Reads every file's `T`, through the cache at `cache_file`, keeping load order.
-pub fn load<T: Send>(files: &[PathBuf], cache_file: &Path, kind: &Kind<T>) -> (Vec<T>, Stats) {
+pub fn load<T: Send>(
+    files: &[impl AsRef<Path> + Sync],
+    cache_file: &Path,
+    kind: &Kind<T>,
+) -> (Vec<T>, Stats) {
+    load_then(files, cache_file, kind, |read| {
+        read.into_iter().map(|(value, _)| value).collect()
+    })
+}
+
+/// [`load`], handing `finish` each file's value with, for a cache hit, its encoded bytes while
+/// the cache file is still in memory: a caller that keeps the encoding (the operations store)
+/// need not copy each entry out first.
+pub fn load_then<T: Send, R>(
+    files: &[impl AsRef<Path> + Sync],
+    cache_file: &Path,
+    kind: &Kind<T>,
+    finish: impl FnOnce(Vec<(T, Option<&[u8]>)>) -> R,
+) -> (R, Stats) {
     let started = SystemTime::now();
     let identity = binary_identity();
     let data = std::fs::read(cache_file).unwrap_or_default();
@@ -112,6 +130,7 @@ pub fn load<T: Send>(files: &[PathBuf], cache_file: &Path, kind: &Kind<T>) -> (V
         .par_iter()
         .enumerate()
         .map(|(i, f)| {
+            let f = f.as_ref();
             let key = Key::of(f);
             if let Some(key) = key
                 && let Some(raw) = old.lookup(i, f, &key)
@@ -134,7 +153,8 @@ pub fn load<T: Send>(files: &[PathBuf], cache_file: &Path, kind: &Kind<T>) -> (V
             .unwrap_or(SystemTime::UNIX_EPOCH);
         stats.written = write(cache_file, identity, files, &read, kind, settled).is_ok();
     }
-    (read.into_iter().map(|r| r.0).collect(), stats)
+    let out = finish(read.into_iter().map(|r| (r.0, r.2)).collect());
+    (out, stats)
 }
 
 /// One file of a load: its value, its stat key (when it could be stat'ed), and the encoded
@@ -299,7 +319,7 @@ impl<'a> Reader<'a> {
 fn write<T>(
     file: &Path,
     identity: [u8; 16],
-    files: &[PathBuf],
+    files: &[impl AsRef<Path>],
     read: &[Loaded<T>],
     kind: &Kind<T>,
     settled: SystemTime,
@@ -327,7 +347,7 @@ fn write<T>(
         let (mut scratch, mut entry) = (Vec::new(), Vec::new());
         for (path, (value, key, raw)) in files.iter().zip(read) {
             let Some(key) = key else { continue };
-            let Some(path) = path_bytes(path) else {
+            let Some(path) = path_bytes(path.as_ref()) else {
                 continue;
             };
             if !(kind.keep)(value) || !key.settled_before(settled) {

@@ -234,7 +234,7 @@ fn load_with(map: &RevisionMap, read: fn(&std::path::Path) -> OpsReport) -> OpsS
         .into_par_iter()
         .map(|i| ops::codec::to_vec(&read(&map.record_of(i).path)))
         .collect();
-    OpsStore::from_encoded(&encoded)
+    OpsStore::from_encoded(encoded.iter().map(Vec::as_slice))
 }
 
 /// Evidence for every revision, with facts superseded by revisions that may have run later.

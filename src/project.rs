@@ -99,13 +99,15 @@ pub enum OpsScope {
 }
 
 /// The cache's entries are the store's: each revision's report, encoded ([`ops::codec`]). An
-/// entry is decoded once when read back, so a damaged one is read from its file again.
+/// entry is decoded once when read back, so a damaged one is read from its file again; a good
+/// one decodes to nothing, the store taking its bytes from the cache file
+/// ([`cache::load_then`]) rather than from a copy of each (5 MB at 10,000 revisions).
 const fn ops_kind(format: u32, read: fn(&std::path::Path) -> Vec<u8>) -> cache::Kind<Vec<u8>> {
     cache::Kind {
         format,
         read,
         encode: |v, out| out.extend_from_slice(v),
-        decode: |b| ops::codec::decode(b).map(|_| b.to_vec()),
+        decode: |b| ops::codec::decode(b).map(|_| Vec::new()),
         keep: |_| true,
     }
 }
@@ -156,10 +158,14 @@ impl Project {
                 OpsScope::Upgrade => (&UPGRADE_OPS, "upgrade-ops"),
                 OpsScope::Both => (&ALL_OPS, "ops"),
             };
-            let files: Vec<PathBuf> = (0..map.len())
-                .map(|i| map.record_of(i).path.clone())
+            let files: Vec<&std::path::Path> = (0..map.len())
+                .map(|i| map.record_of(i).path.as_path())
                 .collect();
-            let (ops, stats) = cache::load(&files, &cache_file(&self.config, &dir, name), kind);
+            let file = cache_file(&self.config, &dir, name);
+            let (store, stats) = cache::load_then(&files, &file, kind, |read| {
+                let entries = read.iter().map(|(read, raw)| raw.unwrap_or(read));
+                OpsStore::from_encoded(entries)
+            });
             if std::env::var_os("MIGSCOPE_TIMING").is_some() {
                 eprintln!(
                     "cache ({name}): {} hits, {} misses{}",
@@ -168,7 +174,7 @@ impl Project {
                     if stats.written { ", rewritten" } else { "" }
                 );
             }
-            return OpsStore::from_encoded(&ops);
+            return store;
         }
         match scope {
             OpsScope::Upgrade => crate::evidence::load_upgrade_ops(map),

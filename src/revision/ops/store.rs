@@ -27,16 +27,20 @@ impl OpsStore {
         store
     }
 
-    /// From each revision's encoding as [`codec::encode`] wrote it (the operations cache's
-    /// entries), checked: an entry that does not decode counts as not read.
-    pub fn from_encoded<B: AsRef<[u8]>>(entries: &[B]) -> OpsStore {
-        let total = entries.iter().map(|e| e.as_ref().len()).sum();
+    /// From each revision's encoding as [`codec::encode`] wrote it, in [`RevIdx`] order (the
+    /// operations cache's entries, which it has checked by decoding each once).
+    pub fn from_encoded<'a>(entries: impl Iterator<Item = &'a [u8]> + Clone) -> OpsStore {
+        let (mut total, mut count) = (0, 0);
+        for e in entries.clone() {
+            total += e.len();
+            count += 1;
+        }
         let mut store = OpsStore {
             bytes: Vec::with_capacity(total),
-            ends: Vec::with_capacity(entries.len()),
+            ends: Vec::with_capacity(count),
         };
         for e in entries {
-            store.bytes.extend_from_slice(e.as_ref());
+            store.bytes.extend_from_slice(e);
             store.ends.push(store.bytes.len());
         }
         store
@@ -91,7 +95,7 @@ mod tests {
                 v
             })
             .collect();
-        let again = OpsStore::from_encoded(&encoded);
+        let again = OpsStore::from_encoded(encoded.iter().map(Vec::as_slice));
         assert_eq!((again.get(0), again.get(1)), (Some(a), Some(b)));
     }
 }
