@@ -599,7 +599,10 @@ fn a_suggestion_that_nothing_ran_is_stamp_base() {
     );
     s.keys("D");
     let text = s.render();
-    assert!(text.contains("migscope stamp base"), "{text}");
+    assert!(
+        text.contains("1. Stamp base  (migscope stamp base)"),
+        "{text}"
+    );
     s.state.handle_key(Key::Enter);
     let d = s.state.repair.dialog.as_ref().expect("a stamp preview");
     assert!(d.refusal.is_none(), "{:?}", d.refusal);

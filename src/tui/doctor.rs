@@ -216,7 +216,7 @@ pub fn lines(state: &State) -> Vec<Line<'static>> {
         Some(s) if !a.suggestion_holds() => {
             out.push(Line::from(vec![
                 Span::styled(
-                    format!("  1. Stamp {}", s.ids.join(" ")),
+                    format!("  1. Stamp {}", assess::stamp_targets(&s.ids).join(" ")),
                     Style::new().add_modifier(Modifier::BOLD),
                 ),
                 Span::raw(format!("  ({})", assess::stamp_command(&s.ids, s.purge))),
