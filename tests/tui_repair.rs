@@ -309,6 +309,58 @@ fn stamp_preview_confirmation_and_undo() {
     s.settle();
     assert_eq!(sb.rows(), ["b90dd01ef204"]);
     assert_eq!(s.state.rows[0].id, "b90dd01ef204", "the ghost is back");
+    // The re-read after the write is not taken for the first reading (whose status points at
+    // the doctor): the write's outcome stays on the status line.
+    assert!(
+        s.state.status.as_deref().unwrap_or("").contains("undone"),
+        "{:?}",
+        s.state.status
+    );
+}
+
+/// A write drops the stale reading at once (the re-read does not hold two); a reload of the
+/// project lets go of the reading and the worker's operations, and reads again if the reload
+/// fails.
+#[test]
+fn stale_readings_are_let_go_before_reading_again() {
+    let sb = Sandbox::new();
+    let mut s = Session::open(&sb, &sb.url(), false, (120, 40));
+    assert!(s.state.repair.db.is_some());
+    let marks = |s: &Session| -> Vec<Option<RowDb>> {
+        (0..s.state.rows.len()).map(|r| s.state.row_db(r)).collect()
+    };
+    let before = marks(&s);
+    assert!(before.contains(&Some(RowDb::Unknown)) && before.contains(&Some(RowDb::NotApplied)));
+    s.keys("R");
+    assert!(s.state.repair.db.is_none(), "R drops the old reading");
+    assert!(s.state.repair.busy.is_some());
+    assert_eq!(marks(&s), before, "the row marks stay meanwhile");
+    s.settle();
+    assert!(s.state.repair.db.is_some());
+    assert_eq!(marks(&s), before);
+
+    assert!(s.state.repair.release_for_reload());
+    assert!(s.state.repair.db.is_none());
+    assert_eq!(marks(&s), before, "the row marks stay meanwhile");
+    let requests = s.state.repair.take_requests();
+    assert!(
+        matches!(requests.as_slice(), [migscope::tui::jobs::Request::Forget]),
+        "{requests:?}"
+    );
+    // Nothing to let go twice.
+    assert!(!s.state.repair.release_for_reload());
+    s.state.repair.reload_failed();
+    s.settle();
+    assert!(
+        s.state.repair.db.is_some(),
+        "read again after a failed reload"
+    );
+    assert!(s.state.repair.busy.is_none());
+    // Not while a dialog is open.
+    s.select("cd2257cee794");
+    s.keys("s");
+    assert!(!s.state.repair.release_for_reload());
+    assert!(s.state.repair.db.is_some());
 }
 
 #[test]
@@ -659,6 +711,11 @@ fn the_doctor_lists_forty_verdicts_and_counts_the_rest() {
         &format!("sqlite:///{}", path.display()),
         false,
         (120, 48),
+    );
+    let screen = s.render();
+    assert!(
+        screen.contains("empty (no version row) 45 pending"),
+        "{screen}"
     );
     let text: Vec<String> = tui::doctor::lines(&s.state)
         .iter()

@@ -262,6 +262,12 @@ fn event_loop(
         }
         let size = term.size().map(|s| (s.width, s.height))?;
         if let Some(w) = watcher
+            && w.loading()
+            && let Some(s) = explorer.as_deref_mut()
+        {
+            dirty |= s.repair.release_for_reload();
+        }
+        if let Some(w) = watcher
             && let Some(reload) = w.latest()
         {
             match reload {
@@ -270,6 +276,7 @@ fn event_loop(
                     if let Some(s) = explorer.as_deref_mut() {
                         s.status =
                             Some(format!("files changed, but the project does not load: {e}"));
+                        s.repair.reload_failed();
                     }
                     dirty = true;
                 }

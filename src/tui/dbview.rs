@@ -51,7 +51,7 @@ pub fn header_spans(state: &State) -> Vec<Span<'static>> {
             let a = &l.assessment;
             if a.rows.is_empty() {
                 spans.push(Span::styled(
-                    "empty (no version row)",
+                    "empty (no version row) ",
                     Style::new().fg(Color::Yellow),
                 ));
             }

@@ -40,6 +40,8 @@ pub enum Request {
     Project(Arc<Project>),
     /// Connect and read the version table, the schema and the journal.
     Load,
+    /// Let go of the operations read for [`Request::Load`] (the project is being reloaded).
+    Forget,
     /// Swap the version rows and journal the change.
     Write(Change),
     /// Run `alembic upgrade|downgrade target` from the rows `before`, streaming its output;
@@ -163,6 +165,10 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
         let event = match req {
             Request::Project(project) => {
                 ctx.project = project;
+                ops = None;
+                continue;
+            }
+            Request::Forget => {
                 ops = None;
                 continue;
             }

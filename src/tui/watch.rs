@@ -218,6 +218,8 @@ pub struct Reloaded {
 pub struct Watcher {
     rx: Receiver<Result<Reloaded, String>>,
     stop: Arc<AtomicBool>,
+    /// Set while the thread reads the project again.
+    loading: Arc<AtomicBool>,
 }
 
 impl Watcher {
@@ -226,6 +228,8 @@ impl Watcher {
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let loading = Arc::new(AtomicBool::new(false));
+        let busy = loading.clone();
         let watched = Watched::of(project);
         std::thread::Builder::new()
             .name("migscope-watch".into())
@@ -236,6 +240,7 @@ impl Watcher {
                     if !poller.changed() {
                         continue;
                     }
+                    busy.store(true, Ordering::Relaxed);
                     let msg = match Project::load(&opts) {
                         Ok(project) => {
                             let w = Watched::of(&project);
@@ -254,13 +259,20 @@ impl Watcher {
                         }
                         Err(e) => Err(e.to_string()),
                     };
-                    if tx.send(msg).is_err() {
+                    let sent = tx.send(msg);
+                    busy.store(false, Ordering::Relaxed);
+                    if sent.is_err() {
                         return;
                     }
                 }
             })
             .expect("spawn the watcher thread");
-        Watcher { rx, stop }
+        Watcher { rx, stop, loading }
+    }
+
+    /// The project is being read again (a reload will follow).
+    pub fn loading(&self) -> bool {
+        self.loading.load(Ordering::Relaxed)
     }
 
     /// The newest reload waiting, if any (older ones are dropped unseen).
