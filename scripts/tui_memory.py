@@ -2,7 +2,8 @@
 """Peak memory of the real explorer with a database connected (issue 4: under 60 MiB at 10,000).
 
 Usage:
-    scripts/tui_memory.py [--revisions N] [--runs K] [--no-build] [--no-db] [--edit] [--bin PATH]
+    scripts/tui_memory.py [--revisions N] [--runs K] [--no-build] [--no-db] [--edit] [--cold]
+                          [--bin PATH]
 
 Generates a project with scripts/gen_history.py (target/bench/tui-N, --broken), a SQLite
 database beside it with 50 unrelated tables, stamped at the middle of the history (so half
@@ -13,6 +14,8 @@ settle, reads the process's peak resident set size (VmHWM in /proc/PID/status), 
 with `q`. Prints each run and the median. Needs tmux and Linux's /proc.
 
 The first run may fill the caches (records, operations); later runs are the warm case.
+
+--cold: each run starts from an empty cache directory (a first start: every file parsed).
 
 --edit: once settled, appends a comment to one revision file, as an editor would, waits 6 s for
 the watcher's reload and the database's re-read (the explorer holds both projects until the
@@ -59,7 +62,7 @@ def pane(session: str) -> str:
     return sh(["tmux", "capture-pane", "-p", "-t", session])
 
 
-def one_run(binary: str, project: Path, db: Path | None, session: str, edit: bool) -> int:
+def one_run(binary: str, project: Path, db: Path | None, session: str, edit: bool, cold: bool) -> int:
     if db:
         args = [binary, "--db", f"sqlite:///{db}"]
     else:
@@ -69,6 +72,10 @@ def one_run(binary: str, project: Path, db: Path | None, session: str, edit: boo
         ini.write_text("".join(l for l in text.splitlines(True) if not l.startswith("sqlalchemy.url")))
         args = [binary, "-c", str(ini)]
     env_prefix = "MIGSCOPE_DATABASE_URL= DATABASE_URL="
+    if cold:
+        import tempfile
+
+        env_prefix += f" MIGSCOPE_CACHE_DIR={tempfile.mkdtemp(prefix='migscope-cold-')}"
     cmd = f"cd {project} && {env_prefix} exec " + " ".join(args)
     subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     sh(["tmux", "new-session", "-d", "-s", session, "-x", "200", "-y", "50", cmd])
@@ -108,6 +115,7 @@ def main() -> None:
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--no-db", action="store_true", help="the graph alone, for comparison")
     ap.add_argument("--edit", action="store_true", help="the peak through a reload after an edit")
+    ap.add_argument("--cold", action="store_true", help="an empty cache each run")
     ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "migscope"))
     a = ap.parse_args()
     if not a.no_build:
@@ -116,12 +124,13 @@ def main() -> None:
     session = f"migscope-mem-{os.getpid()}"
     runs = []
     for i in range(a.runs):
-        kb = one_run(a.bin, project, None if a.no_db else db, session, a.edit)
+        kb = one_run(a.bin, project, None if a.no_db else db, session, a.edit, a.cold)
         runs.append(kb)
         print(f"run {i + 1}: peak RSS {kb / 1024:.1f} MiB")
     print(
         f"{a.revisions} revisions, {'no database' if a.no_db else 'SQLite database'}"
-        f"{', through a reload after an edit' if a.edit else ''}: "
+        f"{', through a reload after an edit' if a.edit else ''}"
+        f"{', cold cache' if a.cold else ''}: "
         f"median peak RSS {statistics.median(runs) / 1024:.1f} MiB (target: under 60 MiB)"
     )
 
