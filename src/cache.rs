@@ -97,9 +97,15 @@ pub const RECORDS: Kind<RevisionRecord> = Kind {
     keep: |r| !r.issues.iter().any(|i| matches!(i, ReadIssue::Io { .. })),
 };
 
-/// Reads every file's revision record, through the cache at `cache_file`, keeping load order.
-pub fn read_all(files: &[PathBuf], cache_file: &Path) -> (Vec<RevisionRecord>, Stats) {
-    load(files, cache_file, &RECORDS)
+/// Reads every file's revision record, through the cache at `cache_file`, keeping load order;
+/// each with its file's stat key, taken before the file was read.
+pub fn read_all(
+    files: &[PathBuf],
+    cache_file: &Path,
+) -> (Vec<(RevisionRecord, Option<FileKey>)>, Stats) {
+    load_then(files, cache_file, &RECORDS, |read| {
+        read.into_iter().map(|(r, key, _)| (r, key)).collect()
+    })
 }
 
 /// Reads every file's `T`, through the cache at `cache_file`, keeping load order.
@@ -109,18 +115,18 @@ pub fn load<T: Send>(
     kind: &Kind<T>,
 ) -> (Vec<T>, Stats) {
     load_then(files, cache_file, kind, |read| {
-        read.into_iter().map(|(value, _)| value).collect()
+        read.into_iter().map(|(value, _, _)| value).collect()
     })
 }
 
-/// [`load`], handing `finish` each file's value with, for a cache hit, its encoded bytes while
-/// the cache file is still in memory: a caller that keeps the encoding (the operations store)
-/// need not copy each entry out first.
+/// [`load`], handing `finish` each file's value with its stat key (taken before it was read)
+/// and, for a cache hit, its encoded bytes while the cache file is still in memory: a caller
+/// that keeps the encoding (the operations store) need not copy each entry out first.
 pub fn load_then<T: Send, R>(
     files: &[impl AsRef<Path> + Sync],
     cache_file: &Path,
     kind: &Kind<T>,
-    finish: impl FnOnce(Vec<(T, Option<&[u8]>)>) -> R,
+    finish: impl FnOnce(Vec<Loaded<'_, T>>) -> R,
 ) -> (R, Stats) {
     let started = SystemTime::now();
     let identity = binary_identity();
@@ -131,7 +137,7 @@ pub fn load_then<T: Send, R>(
         .enumerate()
         .map(|(i, f)| {
             let f = f.as_ref();
-            let key = Key::of(f);
+            let key = FileKey::of(f);
             if let Some(key) = key
                 && let Some(raw) = old.lookup(i, f, &key)
                 && let Some(value) = (kind.decode)(raw)
@@ -153,17 +159,16 @@ pub fn load_then<T: Send, R>(
             .unwrap_or(SystemTime::UNIX_EPOCH);
         stats.written = write(cache_file, identity, files, &read, kind, settled).is_ok();
     }
-    let out = finish(read.into_iter().map(|r| (r.0, r.2)).collect());
-    (out, stats)
+    (finish(read), stats)
 }
 
 /// One file of a load: its value, its stat key (when it could be stat'ed), and the encoded
 /// value when it came from the cache (written back as is).
-type Loaded<'a, T> = (T, Option<Key>, Option<&'a [u8]>);
+pub type Loaded<'a, T> = (T, Option<FileKey>, Option<&'a [u8]>);
 
-/// What must match for a cached record to be trusted.
+/// What must match for a cached record to be trusted (or a reloaded project to keep one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Key {
+pub struct FileKey {
     size: u64,
     mtime_ns: i64,
     ctime_ns: i64,
@@ -171,12 +176,13 @@ struct Key {
     dev: u64,
 }
 
-impl Key {
+impl FileKey {
+    /// Stat'ed before the file is read: a change after that shows as a different key.
     #[cfg(unix)]
-    fn of(path: &Path) -> Option<Key> {
+    pub fn of(path: &Path) -> Option<FileKey> {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(path).ok()?;
-        Some(Key {
+        Some(FileKey {
             size: m.size(),
             mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
             ctime_ns: m.ctime() * 1_000_000_000 + m.ctime_nsec(),
@@ -186,11 +192,13 @@ impl Key {
     }
 
     #[cfg(not(unix))]
-    fn of(_: &Path) -> Option<Key> {
+    pub fn of(_: &Path) -> Option<FileKey> {
         None
     }
 
-    fn settled_before(&self, t: SystemTime) -> bool {
+    /// Last changed before `t`: a later change within the file system's timestamp granularity
+    /// cannot leave the same key.
+    pub fn settled_before(&self, t: SystemTime) -> bool {
         let ns = |t: SystemTime| {
             t.duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos() as i64)
@@ -230,7 +238,7 @@ fn binary_identity() -> [u8; 16] {
 #[derive(Default)]
 struct Index<'a> {
     /// Path, stat key, encoded record; in the load order of the run that wrote them.
-    entries: Vec<(&'a [u8], Key, &'a [u8])>,
+    entries: Vec<(&'a [u8], FileKey, &'a [u8])>,
     /// Built only when a file is not at its old position (a file was added or removed): hashing
     /// 10,000 long paths costs more than comparing them in place.
     by_path: std::sync::OnceLock<HashMap<&'a [u8], usize>>,
@@ -249,7 +257,7 @@ impl<'a> Index<'a> {
         };
         for _ in 0..n {
             let path = c.bytes()?;
-            let key = Key {
+            let key = FileKey {
                 size: c.u64()?,
                 mtime_ns: c.u64()? as i64,
                 ctime_ns: c.u64()? as i64,
@@ -263,7 +271,7 @@ impl<'a> Index<'a> {
     }
 
     /// The record for `path`, the `position`-th file of this run, if its key still matches.
-    fn lookup(&self, position: usize, path: &Path, key: &Key) -> Option<&'a [u8]> {
+    fn lookup(&self, position: usize, path: &Path, key: &FileKey) -> Option<&'a [u8]> {
         let path = path_bytes(path)?;
         let at = match self.entries.get(position) {
             Some(e) if e.0 == path => position,
@@ -434,6 +442,9 @@ mod tests {
         };
         let mut files = vec![write("a.py", "a", "None"), write("b.py", "b", "'a'")];
         let cache = tmp.path().join("cache.bin");
+        let records_of = |(read, stats): (Vec<(RevisionRecord, Option<FileKey>)>, Stats)| {
+            (read.into_iter().map(|r| r.0).collect::<Vec<_>>(), stats)
+        };
         let fresh = |files: &[PathBuf]| -> Vec<RevisionRecord> {
             files.iter().map(|f| revision::read_file(f)).collect()
         };
@@ -451,10 +462,10 @@ mod tests {
         // ctime cannot be backdated: wait out the settle time once.
         std::thread::sleep(SETTLE + Duration::from_millis(100));
 
-        let (records, stats) = read_all(&files, &cache);
+        let (records, stats) = records_of(read_all(&files, &cache));
         assert_eq!(records, fresh(&files));
         assert_eq!((stats.hits, stats.misses, stats.written), (0, 2, true));
-        let (records, stats) = read_all(&files, &cache);
+        let (records, stats) = records_of(read_all(&files, &cache));
         assert_eq!(records, fresh(&files));
         assert_eq!((stats.hits, stats.misses, stats.written), (2, 0, false));
 
@@ -462,17 +473,17 @@ mod tests {
         write("b.py", "c", "'a'");
         backdate(&files[1]);
         files.push(write("d.py", "d", "'c'"));
-        let (records, stats) = read_all(&files, &cache);
+        let (records, stats) = records_of(read_all(&files, &cache));
         assert_eq!(records, fresh(&files));
         assert_eq!((stats.hits, stats.misses), (1, 2));
 
         files.remove(0);
-        let (records, stats) = read_all(&files, &cache);
+        let (records, stats) = records_of(read_all(&files, &cache));
         assert_eq!(records, fresh(&files));
         assert_eq!(stats.hits, 0, "unsettled files must not have been cached");
 
         std::fs::write(&cache, b"migscope-records garbage").unwrap();
-        let (records, _) = read_all(&files, &cache);
+        let (records, _) = records_of(read_all(&files, &cache));
         assert_eq!(records, fresh(&files));
     }
 }

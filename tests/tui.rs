@@ -589,30 +589,42 @@ fn a_reload_keeps_folds_and_survives_a_deleted_selection() {
 fn the_watcher_reloads_an_edited_file() {
     use migscope::tui::watch::{Watched, Watcher};
     let t = linear(5);
-    let p = t.load();
+    let p = std::sync::Arc::new(t.load());
     let before = Watched::of(&p).snapshot();
     assert_eq!(before.files, 5);
     let mut opts = ConfigOptions::new(t.dir.path());
     opts.dirs = vec![t.dir.path().join("versions")];
-    let w = Watcher::spawn(&p, opts, Vec::new());
+    let w = Watcher::spawn(std::sync::Arc::clone(&p), opts, Vec::new());
     // Let the watcher take its first snapshot, then edit.
     std::thread::sleep(Duration::from_millis(100));
     retitle(&t, "r02", "edited while watched");
     assert_ne!(Watched::of(&p).snapshot(), before);
-    let start = Instant::now();
-    let reloaded = loop {
-        if let Some(r) = w.latest() {
-            break r.expect("the project loads");
+    let next = || {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = w.latest() {
+                break r.expect("the project loads");
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "no reload after an edit"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(3),
-            "no reload after an edit"
-        );
-        std::thread::sleep(Duration::from_millis(20));
     };
+    let reloaded = next();
     let map = &reloaded.project.map;
     let r02 = map.get("r02").unwrap();
     assert_eq!(map.rev(r02).message, "edited while watched");
+    // A second edit reloads from the reloaded project: both edits show.
+    retitle(&t, "r03", "edited again");
+    let reloaded = next();
+    let map = &reloaded.project.map;
+    assert_eq!(
+        map.rev(map.get("r02").unwrap()).message,
+        "edited while watched"
+    );
+    assert_eq!(map.rev(map.get("r03").unwrap()).message, "edited again");
     // Nothing changes: nothing more arrives.
     std::thread::sleep(Duration::from_millis(600));
     assert!(w.latest().is_none());

@@ -21,6 +21,7 @@ pub mod template;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -299,12 +300,14 @@ fn predict(map: &RevisionMap, writes: &[FileWrite]) -> RevisionMap {
     for w in writes {
         let pos = records.iter().position(|r| r.path == w.path);
         match (pos, &w.after) {
-            (Some(i), Some(bytes)) => records[i] = revision::read::read_source(&w.path, bytes),
+            (Some(i), Some(bytes)) => {
+                records[i] = Arc::new(revision::read::read_source(&w.path, bytes));
+            }
             (Some(i), None) => {
                 records.remove(i);
             }
             (None, Some(bytes)) => {
-                let rec = revision::read::read_source(&w.path, bytes);
+                let rec = Arc::new(revision::read::read_source(&w.path, bytes));
                 // Alembic loads a directory's files in name order: put the new file there.
                 let dir = w.path.parent();
                 let at = records
@@ -322,7 +325,7 @@ fn predict(map: &RevisionMap, writes: &[FileWrite]) -> RevisionMap {
             (None, None) => {}
         }
     }
-    RevisionMap::build(records)
+    RevisionMap::build_shared(records)
 }
 
 /// Builds the plan for `writes`: the diff, the graph before and after, the refusals.

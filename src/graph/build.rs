@@ -13,6 +13,11 @@ use crate::revision::{NormalizeError, RevisionRecord, illegal_id_chars};
 impl RevisionMap {
     /// Builds the map from records in Alembic's load order.
     pub fn build(records: Vec<RevisionRecord>) -> RevisionMap {
+        Self::build_shared(records.into_iter().map(Arc::new).collect())
+    }
+
+    /// [`RevisionMap::build`] from records that may be shared with another map.
+    pub fn build_shared(records: Vec<Arc<RevisionRecord>>) -> RevisionMap {
         let mut b = Builder::default();
         b.load(&records);
         b.map_labels();
@@ -52,7 +57,7 @@ impl Builder {
     }
 
     /// `ScriptDirectory._load_revisions` + `Revision.__init__` for every file, in load order.
-    fn load(&mut self, records: &[RevisionRecord]) {
+    fn load(&mut self, records: &[Arc<RevisionRecord>]) {
         // Coercing every file's identifiers is independent work: do it on all cores.
         let normalized: Vec<_> = records.par_iter().map(|r| r.normalized()).collect();
         // Exact sizes: grown by doubling, these held up to twice the 10,000 revisions' room.
@@ -540,7 +545,7 @@ impl Builder {
         }
     }
 
-    fn finish(mut self, records: Vec<RevisionRecord>) -> RevisionMap {
+    fn finish(mut self, records: Vec<Arc<RevisionRecord>>) -> RevisionMap {
         // Grown by pushes, each of these held room for four where one or two is usual: 1.4 MB
         // unused at 10,000 revisions, for as long as the map lives.
         for r in &mut self.revs {

@@ -113,7 +113,9 @@ pub struct Unreadable {
 
 #[derive(Debug, Clone)]
 pub struct RevisionMap {
-    pub records: Vec<RevisionRecord>,
+    /// Shared: a reload after an edit keeps the records of the files that did not change
+    /// ([`crate::project::Project::reload`]).
+    pub records: Vec<Arc<RevisionRecord>>,
     revs: Vec<Revision>,
     /// Map order of each object: the position of its id's first appearance.
     order: Vec<usize>,

@@ -47,13 +47,18 @@ pub struct Session {
 /// target, a worker thread serves it, see [`super::jobs`]).
 pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Result<()> {
     with_terminal(|term| {
-        let watcher = session
-            .watch
-            .then(|| Watcher::spawn(&project, session.opts.clone(), session.branches.clone()));
         let mut diagnostics = super::diagnostics(&project, &session.branches);
         let mut graph = Graph::of(&project.map);
-        // Shared with the database worker, which reads the database against it.
+        // Shared with the database worker, which reads the database against it, and with the
+        // watcher, whose reloads keep its unchanged records.
         let mut project = Arc::new(project);
+        let watcher = session.watch.then(|| {
+            Watcher::spawn(
+                Arc::clone(&project),
+                session.opts.clone(),
+                session.branches.clone(),
+            )
+        });
         let jobs = repair.target.as_ref().map(|t| {
             Jobs::start(Context {
                 project: Arc::clone(&project),
@@ -102,7 +107,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                     repair = std::mem::take(&mut state.repair);
                     fixes = std::mem::take(&mut state.fixes);
                     drop(state);
-                    project = Arc::new(r.project);
+                    project = r.project;
                     diagnostics = r.diagnostics;
                     // The database is read again against the new revisions.
                     if let Some(j) = &jobs {

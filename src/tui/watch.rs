@@ -209,7 +209,8 @@ impl Poller {
 /// A project read again after a change, with its diagnostics and graph rows (all computed off
 /// the UI thread).
 pub struct Reloaded {
-    pub project: Project,
+    /// Shared with the watcher: the next reload keeps its unchanged records.
+    pub project: Arc<Project>,
     pub diagnostics: Vec<Diagnostic>,
     pub graph: Graph,
 }
@@ -224,13 +225,14 @@ pub struct Watcher {
 
 impl Watcher {
     /// Watches `project` (read with `opts`); `branches` are the `--branches` flag's labels.
-    pub fn spawn(project: &Project, opts: ConfigOptions, branches: Vec<String>) -> Watcher {
+    pub fn spawn(project: Arc<Project>, opts: ConfigOptions, branches: Vec<String>) -> Watcher {
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let loading = Arc::new(AtomicBool::new(false));
         let busy = loading.clone();
-        let watched = Watched::of(project);
+        let watched = Watched::of(&project);
+        let mut current = project;
         std::thread::Builder::new()
             .name("migscope-watch".into())
             .spawn(move || {
@@ -241,7 +243,7 @@ impl Watcher {
                         continue;
                     }
                     busy.store(true, Ordering::Relaxed);
-                    let msg = match Project::load(&opts) {
+                    let msg = match current.reload(&opts) {
                         Ok(project) => {
                             let w = Watched::of(&project);
                             if w.dirs != poller.watched.dirs || w.configs != poller.watched.configs
@@ -251,6 +253,8 @@ impl Watcher {
                             }
                             let diagnostics = super::diagnostics(&project, &branches);
                             let graph = Graph::of(&project.map);
+                            let project = Arc::new(project);
+                            current = Arc::clone(&project);
                             Ok(Reloaded {
                                 project,
                                 diagnostics,
