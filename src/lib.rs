@@ -16,6 +16,7 @@ pub mod evidence;
 pub mod fix;
 pub mod gitsrc;
 pub mod graph;
+pub mod heap;
 pub mod journal;
 pub mod lost;
 pub mod plan;

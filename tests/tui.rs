@@ -599,10 +599,17 @@ fn the_watcher_reloads_an_edited_file() {
     std::thread::sleep(Duration::from_millis(100));
     retitle(&t, "r02", "edited while watched");
     assert_ne!(Watched::of(&p).snapshot(), before);
+    // Each reload first asks the explorer to let go of what it replaces, once.
     let next = || {
         let start = Instant::now();
+        let mut asked = 0;
         loop {
+            if w.reload_coming() {
+                asked += 1;
+                w.ready();
+            }
             if let Some(r) = w.latest() {
+                assert_eq!(asked, 1, "asked once before the reload");
                 break r.expect("the project loads");
             }
             assert!(

@@ -108,6 +108,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                     fixes = std::mem::take(&mut state.fixes);
                     drop(state);
                     project = r.project;
+                    crate::heap::trim();
                     diagnostics = r.diagnostics;
                     // The database is read again against the new revisions.
                     if let Some(j) = &jobs {
@@ -267,10 +268,17 @@ fn event_loop(
         }
         let size = term.size().map(|s| (s.width, s.height))?;
         if let Some(w) = watcher
-            && w.loading()
-            && let Some(s) = explorer.as_deref_mut()
+            && w.reload_coming()
         {
-            dirty |= s.repair.release_for_reload();
+            if let Some(s) = explorer.as_deref_mut()
+                && s.repair.release_for_reload()
+            {
+                // The worker lets go of its operations before the reload starts.
+                pump(Some(s), jobs);
+                crate::heap::trim();
+                dirty = true;
+            }
+            w.ready();
         }
         if let Some(w) = watcher
             && let Some(reload) = w.latest()

@@ -219,9 +219,15 @@ pub struct Reloaded {
 pub struct Watcher {
     rx: Receiver<Result<Reloaded, String>>,
     stop: Arc<AtomicBool>,
-    /// Set while the thread reads the project again.
-    loading: Arc<AtomicBool>,
+    /// Set when the thread is about to read the project again; it waits (at most
+    /// [`READY_WAIT`]) for [`Watcher::ready`] first.
+    asking: Arc<AtomicBool>,
+    ready: mpsc::Sender<()>,
 }
+
+/// How long a reload waits for the explorer to let go of what it will replace (the event loop
+/// looks every 100 ms).
+const READY_WAIT: Duration = Duration::from_millis(250);
 
 impl Watcher {
     /// Watches `project` (read with `opts`); `branches` are the `--branches` flag's labels.
@@ -229,8 +235,9 @@ impl Watcher {
         let (tx, rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
-        let loading = Arc::new(AtomicBool::new(false));
-        let busy = loading.clone();
+        let asking = Arc::new(AtomicBool::new(false));
+        let ask = asking.clone();
+        let (ready, readied) = mpsc::channel::<()>();
         let watched = Watched::of(&project);
         let mut current = project;
         std::thread::Builder::new()
@@ -242,7 +249,12 @@ impl Watcher {
                     if !poller.changed() {
                         continue;
                     }
-                    busy.store(true, Ordering::Relaxed);
+                    // The explorer lets go of what the reload replaces before it is built
+                    // beside it (at 10,000 revisions, the database's reading).
+                    while readied.try_recv().is_ok() {}
+                    ask.store(true, Ordering::Relaxed);
+                    let _ = readied.recv_timeout(READY_WAIT);
+                    ask.store(false, Ordering::Relaxed);
                     let msg = match current.reload(&opts) {
                         Ok(project) => {
                             let w = Watched::of(&project);
@@ -263,20 +275,29 @@ impl Watcher {
                         }
                         Err(e) => Err(e.to_string()),
                     };
-                    let sent = tx.send(msg);
-                    busy.store(false, Ordering::Relaxed);
-                    if sent.is_err() {
+                    if tx.send(msg).is_err() {
                         return;
                     }
                 }
             })
             .expect("spawn the watcher thread");
-        Watcher { rx, stop, loading }
+        Watcher {
+            rx,
+            stop,
+            asking,
+            ready,
+        }
     }
 
-    /// The project is being read again (a reload will follow).
-    pub fn loading(&self) -> bool {
-        self.loading.load(Ordering::Relaxed)
+    /// The files changed and a reload is about to start: true once, for the explorer to let go
+    /// of what the reload replaces and then call [`Watcher::ready`].
+    pub fn reload_coming(&self) -> bool {
+        self.asking.swap(false, Ordering::Relaxed)
+    }
+
+    /// The explorer is ready for the reload.
+    pub fn ready(&self) {
+        let _ = self.ready.send(());
     }
 
     /// The newest reload waiting, if any (older ones are dropped unseen).
