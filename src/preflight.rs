@@ -397,7 +397,6 @@ impl<'a> Sim<'a> {
                         col.nullable = *n;
                     }
                     if let Some(t) = type_ {
-                        col.data_type = t.clone();
                         col.max_length = max_length(t);
                     }
                 }
@@ -585,12 +584,13 @@ pub(crate) fn table_of(kind: &OpKind) -> Option<&TableRef> {
     }
 }
 
+/// A column the simulation adds. Its type is not kept: the simulation compares names,
+/// nullability and lengths, and a route from base at 10,000 revisions adds 23,000 columns.
 fn column_info(c: &ColumnDef, name: &str) -> ColumnInfo {
-    let data_type = c.type_.clone().unwrap_or_default();
     ColumnInfo {
         name: name.to_string(),
-        max_length: max_length(&data_type),
-        data_type,
+        max_length: c.type_.as_deref().and_then(max_length),
+        data_type: String::new(),
         nullable: c.effective_nullable(),
     }
 }

@@ -11,7 +11,7 @@ use super::wire::{Cursor, bytes, opt_string, option, string, u32v};
 use super::{Assignment, Docstring, Literal, ReadIssue, RevisionRecord, Span, Value};
 
 /// Bumped whenever the layout below changes; a cache written with another version is ignored.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 pub fn encode(r: &RevisionRecord, out: &mut Vec<u8>) {
     path(&r.path, out);

@@ -129,9 +129,15 @@ fn pump(explorer: Option<&mut State>, jobs: Option<&Jobs>) -> bool {
         return false;
     };
     let mut changed = false;
+    let mut replaced = false;
     while let Some(ev) = jobs.try_recv() {
+        replaced |= matches!(ev, super::jobs::Event::Loaded(_));
         state.on_job_event(ev);
         changed = true;
+    }
+    if replaced {
+        // The reading replaced was built on the worker's and rayon's threads.
+        crate::heap::trim();
     }
     for r in state.repair.take_requests() {
         jobs.send(r);

@@ -164,12 +164,15 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
     while let Ok(req) = requests.recv() {
         let event = match req {
             Request::Project(project) => {
+                // The old project's last holder is often this thread.
                 ctx.project = project;
                 ops = None;
+                crate::heap::trim();
                 continue;
             }
             Request::Forget => {
                 ops = None;
+                crate::heap::trim();
                 continue;
             }
             Request::Load => {

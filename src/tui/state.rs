@@ -115,7 +115,7 @@ pub struct State<'a> {
     /// First display line shown in the graph pane.
     pub scroll: usize,
     pub search: Search,
-    haystacks: Vec<String>,
+    haystacks: Haystacks,
     pub problem_selected: usize,
     pub problem_scroll: usize,
     pub source: Option<Source>,
@@ -181,7 +181,7 @@ impl<'a> State<'a> {
             selected: 0,
             scroll: 0,
             search: Search::default(),
-            haystacks: Vec::new(),
+            haystacks: Haystacks::default(),
             problem_selected: 0,
             problem_scroll: 0,
             source: None,
@@ -238,17 +238,14 @@ impl<'a> State<'a> {
                 row_diagnostics[i].push(d);
             }
         }
-        self.haystacks = rows
-            .iter()
-            .map(|r| {
-                let file = r
-                    .rev
-                    .and_then(|x| map.record_of(x).path.file_name())
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                format!("{}\n{}\n{}\n{}", r.id, r.labels.join("\n"), r.message, file).to_lowercase()
-            })
-            .collect();
+        self.haystacks = Haystacks::of(rows.iter().map(|r| {
+            let file = r
+                .rev
+                .and_then(|x| map.record_of(x).path.file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            format!("{}\n{}\n{}\n{}", r.id, r.labels.join("\n"), r.message, file).to_lowercase()
+        }));
         let new_index = keep.and_then(|id| by_id.get(id.as_str()).copied());
         self.parent_rows = parent_rows;
         self.child_rows = child_rows;
@@ -735,7 +732,7 @@ impl<'a> State<'a> {
             Vec::new()
         } else {
             (0..self.rows.len())
-                .filter(|&r| self.haystacks[r].contains(&q))
+                .filter(|&r| self.haystacks.get(r).contains(&q))
                 .collect()
         };
     }
@@ -855,5 +852,34 @@ pub(crate) fn scroll_help(s: &mut usize, action: Action) {
         Action::PageUp => *s = s.saturating_sub(10),
         Action::PageDown => *s += 10,
         _ => {}
+    }
+}
+
+/// What search matches, per row, lower-cased: one buffer for all rows (10,000 strings of their
+/// own were half a megabyte of headers and allocator rounding, held twice during a reload).
+#[derive(Debug, Default)]
+struct Haystacks {
+    text: String,
+    /// Where each row's text ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl Haystacks {
+    fn of(rows: impl ExactSizeIterator<Item = String>) -> Haystacks {
+        let mut h = Haystacks {
+            text: String::new(),
+            ends: Vec::with_capacity(rows.len()),
+        };
+        for row in rows {
+            h.text.push_str(&row);
+            h.ends.push(h.text.len());
+        }
+        h.text.shrink_to_fit();
+        h
+    }
+
+    fn get(&self, row: usize) -> &str {
+        let start = row.checked_sub(1).map_or(0, |p| self.ends[p]);
+        &self.text[start..self.ends[row]]
     }
 }

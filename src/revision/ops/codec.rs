@@ -11,7 +11,7 @@ use super::{
 use crate::revision::wire::{Cursor, opt_string, option, string, u32v};
 
 /// Bumped whenever the layout below changes; a cache written with another version is ignored.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 pub fn encode(r: &OpsReport, out: &mut Vec<u8>) {
     let OpsReport {
