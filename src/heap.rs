@@ -15,10 +15,12 @@ pub fn set_trim(f: fn()) {
     let _ = TRIM.set(f);
 }
 
-/// Returns what this thread and rayon's workers have freed; nothing without a hook.
+/// Returns what this thread has freed, and asks rayon's workers to do the same without
+/// waiting for them (they may be busy with a long job: the explorer's thread must not stall).
+/// Nothing without a hook.
 pub fn trim() {
     if let Some(&f) = TRIM.get() {
-        rayon::broadcast(|_| f());
+        rayon::spawn_broadcast(move |_| f());
         f();
     }
 }

@@ -244,8 +244,14 @@ impl Watcher {
             .name("migscope-watch".into())
             .spawn(move || {
                 let mut poller = Poller::new(watched);
+                let mut trim = false;
                 while !stopped.load(Ordering::Relaxed) {
                     std::thread::sleep(MIN_INTERVAL);
+                    if std::mem::take(&mut trim) {
+                        // The project this thread built before the last reload has been let
+                        // go by now, by other threads: its pages wait on this thread's lists.
+                        crate::heap::trim();
+                    }
                     if !poller.changed() {
                         continue;
                     }
@@ -278,6 +284,7 @@ impl Watcher {
                     if tx.send(msg).is_err() {
                         return;
                     }
+                    trim = true;
                 }
             })
             .expect("spawn the watcher thread");
