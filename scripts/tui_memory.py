@@ -3,7 +3,7 @@
 
 Usage:
     scripts/tui_memory.py [--revisions N] [--runs K] [--no-build] [--no-db] [--edit] [--cold]
-                          [--bin PATH]
+                          [--stamp] [--bin PATH]
 
 Generates a project with scripts/gen_history.py (target/bench/tui-N, --broken), a SQLite
 database beside it with 50 unrelated tables, stamped at the middle of the history (so half
@@ -16,6 +16,9 @@ with `q`. Prints each run and the median. Needs tmux and Linux's /proc.
 The first run may fill the caches (records, operations); later runs are the warm case.
 
 --cold: each run starts from an empty cache directory (a first start: every file parsed).
+
+--stamp: once settled, takes the doctor's suggested stamp through its preview and typed
+confirmation (on a copy of the database), waits for the re-read, then reads the peak.
 
 --edit: once settled, appends a comment to one revision file, as an editor would, waits 6 s for
 the watcher's reload and the database's re-read (the explorer holds both projects until the
@@ -62,7 +65,16 @@ def pane(session: str) -> str:
     return sh(["tmux", "capture-pane", "-p", "-t", session])
 
 
-def one_run(binary: str, project: Path, db: Path | None, session: str, edit: bool, cold: bool) -> int:
+def one_run(
+    binary: str, project: Path, db: Path | None, session: str, edit: bool, cold: bool, stamp: bool
+) -> int:
+    if db and stamp:
+        import shutil
+        import tempfile
+
+        copy = Path(tempfile.mkdtemp(prefix="migscope-stamp-")) / "bench.sqlite"
+        shutil.copy(db, copy)
+        db = copy
     if db:
         args = [binary, "--db", f"sqlite:///{db}"]
     else:
@@ -90,6 +102,24 @@ def one_run(binary: str, project: Path, db: Path | None, session: str, edit: boo
     else:
         sys.exit(f"the explorer did not show the database within 60 s:\n{pane(session)}")
     time.sleep(1.0)
+    if stamp:
+        keys = lambda *k: sh(["tmux", "send-keys", "-t", session, *k])
+        keys("D")
+        time.sleep(0.5)
+        keys("Enter")
+        time.sleep(1.5)
+        keys("Enter")
+        time.sleep(0.5)
+        prompt = next((l for l in pane(session).splitlines() if "Type " in l), "")
+        answer = prompt.split("Type ", 1)[1].split(" and Enter", 1)[0] if prompt else ""
+        if not answer:
+            sys.exit(f"no confirmation prompt:\n{pane(session)}")
+        keys("-l", answer)
+        keys("Enter")
+        deadline = time.time() + 60
+        while time.time() < deadline and "stamped" not in pane(session):
+            time.sleep(0.1)
+        time.sleep(3.0)
     if edit:
         victim = sorted((project / "migrations" / "versions").glob("*.py"))[0]
         original = victim.read_bytes()
@@ -116,6 +146,7 @@ def main() -> None:
     ap.add_argument("--no-db", action="store_true", help="the graph alone, for comparison")
     ap.add_argument("--edit", action="store_true", help="the peak through a reload after an edit")
     ap.add_argument("--cold", action="store_true", help="an empty cache each run")
+    ap.add_argument("--stamp", action="store_true", help="the peak through the doctor's stamp")
     ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "migscope"))
     a = ap.parse_args()
     if not a.no_build:
@@ -124,13 +155,13 @@ def main() -> None:
     session = f"migscope-mem-{os.getpid()}"
     runs = []
     for i in range(a.runs):
-        kb = one_run(a.bin, project, None if a.no_db else db, session, a.edit, a.cold)
+        kb = one_run(a.bin, project, None if a.no_db else db, session, a.edit, a.cold, a.stamp)
         runs.append(kb)
         print(f"run {i + 1}: peak RSS {kb / 1024:.1f} MiB")
     print(
         f"{a.revisions} revisions, {'no database' if a.no_db else 'SQLite database'}"
         f"{', through a reload after an edit' if a.edit else ''}"
-        f"{', cold cache' if a.cold else ''}: "
+        f"{', cold cache' if a.cold else ''}{', through the doctor’s stamp' if a.stamp else ''}: "
         f"median peak RSS {statistics.median(runs) / 1024:.1f} MiB (target: under 60 MiB)"
     )
 
