@@ -13,8 +13,17 @@ use support::process::{Out, copy_dir, output};
 use support::venv;
 
 /// A project in a temp dir (`proj/alembic.ini`, `proj/migrations/versions`) and a state dir.
+struct MergedPair {
+    ours_path: PathBuf,
+    theirs_path: PathBuf,
+    ours: BTreeMap<PathBuf, Vec<u8>>,
+    theirs: BTreeMap<PathBuf, Vec<u8>>,
+}
+
 struct Sandbox {
     tmp: tempfile::TempDir,
+    /// `TZ` for both tools: dates in new files are local time.
+    tz: &'static str,
 }
 
 impl Sandbox {
@@ -23,7 +32,7 @@ impl Sandbox {
             .prefix("migscope-fix-")
             .tempdir()
             .unwrap();
-        Sandbox { tmp }
+        Sandbox { tmp, tz: "UTC" }
     }
 
     /// A copy of the bundled demo (project files and database).
@@ -69,10 +78,35 @@ impl Sandbox {
                 .args(args)
                 .env("NO_COLOR", "1")
                 .env("MIGSCOPE_STATE_DIR", self.state())
+                .env("TZ", self.tz)
                 .env_remove("DATABASE_URL")
                 .env_remove("MIGSCOPE_DATABASE_URL")
                 .current_dir(self.tmp.path()),
         )
+    }
+
+    /// Adds `lines` to alembic.ini's `[alembic]` section.
+    fn add_options(&self, lines: &str) {
+        let ini = std::fs::read_to_string(self.ini()).unwrap();
+        let ini = ini.replacen("[alembic]\n", &format!("[alembic]\n{lines}"), 1);
+        std::fs::write(self.ini(), ini).unwrap();
+    }
+
+    /// `fix merge` here and `alembic merge` in `theirs` (a copy), with the same message and
+    /// id: the file each wrote, and the two projects afterwards.
+    fn merge_beside(&self, theirs: &Sandbox, message: &str) -> MergedPair {
+        let before = self.snapshot();
+        let id = "0a1b2c3d4e5f";
+        self.ok(&["fix", "merge", "-m", message, "--rev-id", id, "--yes"]);
+        let out = theirs.alembic(&["merge", "-m", message, "--rev-id", id, "heads"]);
+        assert_eq!(out.code, Some(0), "alembic merge: {out:?}");
+        let (ours, theirs) = (self.snapshot(), theirs.snapshot());
+        MergedPair {
+            ours_path: new_file(&before, &ours),
+            theirs_path: new_file(&before, &theirs),
+            ours,
+            theirs,
+        }
     }
 
     /// Succeeds or panics with the output.
@@ -96,7 +130,7 @@ impl Sandbox {
                 .arg(self.ini())
                 .args(args)
                 .env("PYTHONDONTWRITEBYTECODE", "1")
-                .env("TZ", "UTC")
+                .env("TZ", self.tz)
                 .current_dir(self.tmp.path()),
         )
     }
@@ -362,7 +396,6 @@ fn merge_writes_the_file_alembic_merge_writes() {
         let ours = Sandbox::demo();
         let theirs = Sandbox::demo();
         for sb in [&ours, &theirs] {
-            let ini = std::fs::read_to_string(sb.ini()).unwrap();
             let mut extra = String::new();
             if let Some(t) = template {
                 extra.push_str(&format!("file_template = {t}\n"));
@@ -370,31 +403,88 @@ fn merge_writes_the_file_alembic_merge_writes() {
             if let Some(n) = slug_length {
                 extra.push_str(&format!("truncate_slug_length = {n}\n"));
             }
-            let ini = ini.replacen("[alembic]\n", &format!("[alembic]\n{extra}"), 1);
-            std::fs::write(sb.ini(), ini).unwrap();
+            sb.add_options(&extra);
         }
-        let before = ours.snapshot();
-        ours.ok(&[
-            "fix",
-            "merge",
-            "-m",
-            message,
-            "--rev-id",
-            "0a1b2c3d4e5f",
-            "--yes",
-        ]);
-        let out = theirs.alembic(&["merge", "-m", message, "--rev-id", "0a1b2c3d4e5f", "heads"]);
-        assert_eq!(out.code, Some(0), "alembic merge: {out:?}");
-        let (a, b) = (ours.snapshot(), theirs.snapshot());
-        let (ours_path, theirs_path) = (new_file(&before, &a), new_file(&before, &b));
-        assert_eq!(ours_path, theirs_path, "file name ({template:?})");
+        let m = ours.merge_beside(&theirs, message);
+        assert_eq!(m.ours_path, m.theirs_path, "file name ({template:?})");
         assert_eq!(
-            without_create_date(&a[&ours_path]),
-            without_create_date(&b[&theirs_path]),
+            without_create_date(&m.ours[&m.ours_path]),
+            without_create_date(&m.theirs[&m.theirs_path]),
             "content"
         );
         assert_alembic_agrees(&ours);
     }
+}
+
+/// The `Create Date:` line's time (seconds since the epoch, in the line's own frame) and
+/// whatever follows the seconds' fraction (the offset, when there is one).
+fn create_date(bytes: &[u8]) -> (i64, String) {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Create Date: "))
+        .expect("a Create Date line");
+    let num = |r: std::ops::Range<usize>| line[r].parse::<i64>().unwrap();
+    let (y, mo, d) = (num(0..4), num(5..7), num(8..10));
+    let (h, mi, sec) = (num(11..13), num(14..16), num(17..19));
+    // Days from civil (proleptic Gregorian), enough to compare two nearby times.
+    let (y2, m2) = if mo <= 2 {
+        (y - 1, mo + 9)
+    } else {
+        (y, mo - 3)
+    };
+    let days = 365 * y2 + y2 / 4 - y2 / 100 + y2 / 400 + (153 * m2 + 2) / 5 + d;
+    let rest = line[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    (((days * 24 + h) * 60 + mi) * 60 + sec, rest.to_string())
+}
+
+/// Dates in new files as `alembic merge` writes them: local time (`TZ`), or the `timezone`
+/// option's zone with its offset; file names take their date tokens from the same time. An
+/// unknown zone is refused by both.
+#[test]
+fn merge_dates_follow_the_local_zone_or_the_configured_timezone() {
+    let template = "%%(year)d%%(month).2d%%(day).2d_%%(rev)s";
+    for (tz, timezone) in [
+        ("Asia/Kolkata", None),
+        ("UTC", Some("America/New_York")),
+        ("Asia/Kolkata", Some("utc")),
+    ] {
+        let [mut ours, mut theirs] = [Sandbox::demo(), Sandbox::demo()];
+        for sb in [&mut ours, &mut theirs] {
+            sb.tz = tz;
+            let mut extra = format!("file_template = {template}\n");
+            if let Some(z) = timezone {
+                extra.push_str(&format!("timezone = {z}\n"));
+            }
+            sb.add_options(&extra);
+        }
+        let m = ours.merge_beside(&theirs, "m");
+        assert_eq!(m.ours_path, m.theirs_path, "file name ({tz}, {timezone:?})");
+        let ours_date = create_date(&m.ours[&m.ours_path]);
+        let theirs_date = create_date(&m.theirs[&m.theirs_path]);
+        assert_eq!(ours_date.1, theirs_date.1, "offset ({tz}, {timezone:?})");
+        assert!(
+            (ours_date.0 - theirs_date.0).abs() < 120,
+            "the same moment in the same frame ({tz}, {timezone:?}): {ours_date:?} {theirs_date:?}"
+        );
+    }
+    let ours = Sandbox::demo();
+    let theirs = Sandbox::demo();
+    for sb in [&ours, &theirs] {
+        sb.add_options("timezone = Nope/Zone\n");
+    }
+    let out = theirs.alembic(&["merge", "-m", "m", "heads"]);
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("Can't locate timezone: Nope/Zone"),
+        "{out:?}"
+    );
+    let out = ours.migscope(&["fix", "merge", "-m", "m", "--yes"]);
+    assert_ne!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stderr.contains("Can't locate timezone: Nope/Zone"),
+        "{out:?}"
+    );
 }
 
 #[test]

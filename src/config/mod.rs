@@ -102,6 +102,8 @@ pub struct ProjectConfig {
     pub file_template: String,
     /// `truncate_slug_length`, with `0`/missing meaning 40 like Alembic.
     pub truncate_slug_length: usize,
+    /// `timezone`: the zone of new files' dates (None: local time).
+    pub timezone: Option<String>,
     /// `prepend_sys_path`, absolute: where package-style locations were looked up first.
     pub prepend_sys_path: Vec<PathBuf>,
     /// `sqlalchemy.url` of the INI main section after interpolation. Contains credentials:
@@ -125,6 +127,7 @@ impl fmt::Debug for ProjectConfig {
             .field("sourceless", &self.sourceless)
             .field("file_template", &self.file_template)
             .field("truncate_slug_length", &self.truncate_slug_length)
+            .field("timezone", &self.timezone)
             .field("prepend_sys_path", &self.prepend_sys_path)
             .field(
                 "sqlalchemy_url",
@@ -249,6 +252,7 @@ pub fn load(opts: &ConfigOptions) -> Result<ProjectConfig, ConfigError> {
     let file_template = src
         .option("file_template")?
         .map_or_else(|| DEFAULT_FILE_TEMPLATE.to_string(), |s| s.value);
+    let timezone = src.option("timezone")?.map(|s| s.value);
     if let (true, Some(at)) = src.bool_option("sourceless")? {
         return Err(ConfigError::Sourceless { at });
     }
@@ -273,6 +277,7 @@ pub fn load(opts: &ConfigOptions) -> Result<ProjectConfig, ConfigError> {
         sourceless: false,
         file_template,
         truncate_slug_length,
+        timezone,
         prepend_sys_path: roots.prepend,
         sqlalchemy_url,
         migscope,

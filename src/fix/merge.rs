@@ -21,7 +21,7 @@ pub struct MergeRequest {
     pub branch_label: Option<String>,
     /// `--rev-id`: a chosen id instead of a random one.
     pub rev_id: Option<String>,
-    /// The create date; `None`: now. (Alembic uses local time; migscope writes UTC.)
+    /// The create date; `None`: now, in the local zone or the configured `timezone`.
     pub date: Option<DateTime>,
 }
 
@@ -110,7 +110,10 @@ pub fn plan_merge(ctx: &FixContext, req: &MergeRequest) -> Result<FixPlan, FixEr
         Some(id) => id.clone(),
         None => naming::new_rev_id(taken),
     };
-    let date = req.date.unwrap_or_else(DateTime::now);
+    let date = match req.date {
+        Some(d) => d,
+        None => DateTime::now(project.config.timezone.as_deref())?,
+    };
     let message = req
         .message
         .clone()

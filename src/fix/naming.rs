@@ -35,9 +35,10 @@ fn random_hex12() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A point in time, broken down (UTC).
+/// A point in time, broken down in some zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DateTime {
+    /// Seconds since the Unix epoch (UTC).
     pub epoch: u64,
     pub year: i64,
     pub month: u32,
@@ -46,19 +47,51 @@ pub struct DateTime {
     pub minute: u32,
     pub second: u32,
     pub micros: u32,
+    /// Seconds east of UTC of the fields above.
+    pub offset: i32,
+    /// Printed with its offset (Python's aware datetime): Alembic's `timezone` option. Local
+    /// time is naive.
+    pub aware: bool,
 }
 
 impl DateTime {
-    pub fn now() -> DateTime {
+    /// Now, as Alembic's `_generate_create_date` takes it: `datetime.now()` in the local zone
+    /// (`TZ`, else `/etc/localtime`, as the C library reads them), or, with `timezone`
+    /// configured, that zone (tried as written, then upper-cased, like `ZoneInfo`).
+    pub fn now(timezone: Option<&str>) -> Result<DateTime, FixError> {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        DateTime::from_epoch(d.as_secs(), d.subsec_micros())
+        let secs = d.as_secs();
+        let (zone, aware) = match timezone {
+            None => (local_zone(), false),
+            Some(name) => {
+                let zone = named_zone(name)
+                    .or_else(|| named_zone(&name.to_uppercase()))
+                    .ok_or_else(|| FixError::Config {
+                        message: format!(
+                            "Can't locate timezone: {name} (the `timezone` option takes a zone \
+                             name from /usr/share/zoneinfo, e.g. Europe/Berlin)"
+                        ),
+                    })?;
+                (Some(zone), true)
+            }
+        };
+        let offset = zone
+            .and_then(|z| Some(z.find_local_time_type(secs as i64).ok()?.ut_offset()))
+            .unwrap_or(0);
+        Ok(DateTime::at(secs, d.subsec_micros(), offset, aware))
     }
 
+    /// UTC, naive.
     pub fn from_epoch(secs: u64, micros: u32) -> DateTime {
+        DateTime::at(secs, micros, 0, false)
+    }
+
+    /// `secs` shown `offset` seconds east of UTC.
+    pub fn at(secs: u64, micros: u32, offset: i32, aware: bool) -> DateTime {
         // "YYYY-MM-DDTHH:MM:SSZ"
-        let s = crate::journal::format_utc(secs);
+        let s = crate::journal::format_utc(secs.saturating_add_signed(i64::from(offset)));
         let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
         DateTime {
             epoch: secs,
@@ -69,6 +102,8 @@ impl DateTime {
             minute: num(14..16),
             second: num(17..19),
             micros,
+            offset,
+            aware,
         }
     }
 
@@ -78,12 +113,56 @@ impl DateTime {
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
             self.year, self.month, self.day, self.hour, self.minute, self.second
         );
-        if self.micros == 0 {
+        let mut out = if self.micros == 0 {
             base
         } else {
             format!("{base}.{:06}", self.micros)
+        };
+        if self.aware {
+            // `+HH:MM`, with `:SS` only when the offset has seconds.
+            let sign = if self.offset < 0 { '-' } else { '+' };
+            let o = self.offset.unsigned_abs();
+            out.push_str(&format!("{sign}{:02}:{:02}", o / 3600, o / 60 % 60));
+            if !o.is_multiple_of(60) {
+                out.push_str(&format!(":{:02}", o % 60));
+            }
         }
+        out
     }
+}
+
+/// The zone `datetime.now()` uses: `TZ` (a zone name or a POSIX rule; empty or unreadable is
+/// UTC, as in the C library), else the system's `/etc/localtime`; None: UTC.
+fn local_zone() -> Option<tz::TimeZone> {
+    match std::env::var("TZ") {
+        Ok(tz) => {
+            let tz = tz.strip_prefix(':').unwrap_or(&tz);
+            named_zone(tz).or_else(|| tz::TimeZone::from_posix_tz(tz).ok())
+        }
+        Err(_) => tz::TimeZone::local().ok(),
+    }
+}
+
+/// A zone by its IANA name, from the system's zone files (`ZoneInfo`'s default search path).
+fn named_zone(name: &str) -> Option<tz::TimeZone> {
+    let relative = std::path::Path::new(name);
+    let plain = relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if name.is_empty() || !plain {
+        return None;
+    }
+    [
+        "/usr/share/zoneinfo",
+        "/usr/lib/zoneinfo",
+        "/usr/share/lib/zoneinfo",
+        "/etc/zoneinfo",
+    ]
+    .iter()
+    .find_map(|dir| {
+        let bytes = std::fs::read(std::path::Path::new(dir).join(relative)).ok()?;
+        tz::TimeZone::from_tz_data(&bytes).ok()
+    })
 }
 
 /// Alembic's slug: the message's `\w+` runs joined by `_`, lowercased, cut at a word boundary
@@ -246,6 +325,57 @@ mod tests {
             "merge_the_intents_branch_with_the_"
         );
         assert_eq!(slug("", 40), "");
+    }
+
+    #[test]
+    fn aware_dates_print_their_offset_like_python() {
+        let t = 1_795_478_399; // 2026-11-23 23:59:59 UTC
+        assert_eq!(
+            DateTime::at(t, 0, 5 * 3600 + 1800, true).python_str(),
+            "2026-11-24 05:29:59+05:30"
+        );
+        assert_eq!(
+            DateTime::at(t, 7, -5 * 3600, true).python_str(),
+            "2026-11-23 18:59:59.000007-05:00"
+        );
+        assert_eq!(
+            DateTime::at(t, 0, 0, true).python_str(),
+            "2026-11-23 23:59:59+00:00"
+        );
+        assert_eq!(
+            DateTime::at(t, 0, 3661, true).python_str(),
+            "2026-11-24 01:01:00+01:01:01"
+        );
+        // Local time is naive: no offset printed, the fields moved.
+        let d = DateTime::at(t, 0, 3600, false);
+        assert_eq!(
+            (d.python_str().as_str(), d.epoch),
+            ("2026-11-24 00:59:59", t)
+        );
+    }
+
+    #[test]
+    fn zones_are_found_by_name_in_the_system_zone_files() {
+        let offset = |name: &str, t: i64| {
+            named_zone(name).map(|z| z.find_local_time_type(t).unwrap().ut_offset())
+        };
+        // Winter and summer in Berlin; no DST in Kolkata.
+        assert_eq!(offset("Europe/Berlin", 1_795_478_399), Some(3600));
+        assert_eq!(offset("Europe/Berlin", 1_784_000_000), Some(7200));
+        assert_eq!(offset("Asia/Kolkata", 1_795_478_399), Some(19_800));
+        assert_eq!(offset("UTC", 0), Some(0));
+        for bad in [
+            "Nope/Zone",
+            "",
+            "../zoneinfo/UTC",
+            "/etc/localtime",
+            "europe/berlin",
+        ] {
+            assert!(named_zone(bad).is_none(), "{bad}");
+        }
+        // Alembic tries the name upper-cased too.
+        assert!(DateTime::now(Some("utc")).is_ok_and(|d| d.aware && d.offset == 0));
+        assert!(DateTime::now(Some("Nope/Zone")).is_err());
     }
 
     #[test]
