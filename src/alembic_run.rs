@@ -72,7 +72,8 @@ pub enum RunError {
 }
 
 impl AlembicCommand {
-    /// `explicit` is `--alembic-cmd` (split on whitespace, no shell); else `$MIGSCOPE_ALEMBIC`;
+    /// `explicit` is `--alembic-cmd` (split into words like a shell, no shell run); else
+    /// `$MIGSCOPE_ALEMBIC`;
     /// else `alembic` found on `PATH`; else [`RunError::NotFound`] saying how to point to it.
     pub fn resolve(
         explicit: Option<&str>,
@@ -139,8 +140,73 @@ pub fn display_argv(argv: &[OsString]) -> String {
         .join(" ")
 }
 
+/// `cmd` split into words as a POSIX shell splits them, without running one: whitespace
+/// separates, `'...'` is literal, `"..."` keeps `\"`, `\\`, `\$` and `` \` `` escapes, and a
+/// backslash outside quotes escapes whitespace, a quote or a backslash (before anything else it
+/// stays, so Windows paths need no doubling). No expansion of any kind. So a path with spaces
+/// can be quoted (`"'/mnt/c/Program Files/py/python.exe' -m alembic"`), and [`display_argv`]'s
+/// output splits back into the same words.
 fn split_command(cmd: &str, origin: &str) -> Result<Vec<OsString>, RunError> {
-    let words: Vec<OsString> = cmd.split_whitespace().map(OsString::from).collect();
+    let mut words: Vec<OsString> = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = cmd.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if let Some(w) = word.take() {
+                    words.push(w.into());
+                }
+            }
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => w.push(c),
+                        None => return Err(unterminated(origin, cmd, "'")),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(e @ ('"' | '\\' | '$' | '`')) => w.push(e),
+                            Some(other) => {
+                                w.push('\\');
+                                w.push(other);
+                            }
+                            None => return Err(unterminated(origin, cmd, "\"")),
+                        },
+                        Some(c) => w.push(c),
+                        None => return Err(unterminated(origin, cmd, "\"")),
+                    }
+                }
+            }
+            '\\' => {
+                let w = word.get_or_insert_with(String::new);
+                match chars.next() {
+                    Some(c) if c.is_whitespace() || matches!(c, '\'' | '"' | '\\') => w.push(c),
+                    // Anything else keeps its backslash: `C:\Python\python.exe` stays a path.
+                    Some(c) => {
+                        w.push('\\');
+                        w.push(c);
+                    }
+                    None => {
+                        return Err(RunError::NotFound(format!(
+                            "{origin} ends with a lone backslash: {cmd}"
+                        )));
+                    }
+                }
+            }
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if let Some(w) = word {
+        words.push(w.into());
+    }
     if words.is_empty() {
         return Err(RunError::NotFound(format!(
             "{origin} is empty; give the Alembic command, e.g. \"alembic\" or \
@@ -148,6 +214,13 @@ fn split_command(cmd: &str, origin: &str) -> Result<Vec<OsString>, RunError> {
         )));
     }
     Ok(words)
+}
+
+fn unterminated(origin: &str, cmd: &str, quote: &str) -> RunError {
+    RunError::NotFound(format!(
+        "{origin} has an unterminated {quote} quote: {cmd} (quote a path with spaces as a \
+         shell would: '/path with spaces/python' -m alembic)"
+    ))
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -281,6 +354,44 @@ fn pump(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn commands_split_like_a_shell_without_one() {
+        let split = |cmd: &str| -> Vec<String> {
+            super::split_command(cmd, "--alembic-cmd")
+                .unwrap()
+                .into_iter()
+                .map(|w| w.into_string().unwrap())
+                .collect()
+        };
+        assert_eq!(split("  python  -m alembic "), ["python", "-m", "alembic"]);
+        assert_eq!(
+            split("'/mnt/c/Program Files/py/python.exe' -m alembic"),
+            ["/mnt/c/Program Files/py/python.exe", "-m", "alembic"]
+        );
+        assert_eq!(
+            split(r#""/a b/\"q\"\$x" c\ d e''f '' """#),
+            [r#"/a b/"q"$x"#, "c d", "ef", "", ""]
+        );
+        assert_eq!(
+            split(r"C:\Python\python.exe -m alembic")[0],
+            r"C:\Python\python.exe"
+        );
+        assert_eq!(split(r#""a\nb""#), [r"a\nb"]);
+        for bad in ["'open", "\"open", "trailing\\", "   "] {
+            let e = super::split_command(bad, "--alembic-cmd")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--alembic-cmd"), "{bad}: {e}");
+        }
+        // What display_argv shows splits back into the same words.
+        let argv: Vec<std::ffi::OsString> = ["/x y/python", "it's", "", "-m", "a\"b"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        let shown = super::display_argv(&argv);
+        assert_eq!(super::split_command(&shown, "x").unwrap(), argv, "{shown}");
+    }
+
     use super::*;
 
     fn python() -> OsString {

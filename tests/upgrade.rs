@@ -88,6 +88,41 @@ fn run_alembic(sb: &Sandbox, args: &[&str]) -> Out {
     sb.run(&full)
 }
 
+/// `--alembic-cmd` is split like a shell splits it: a quoted program path with a space in it
+/// runs (here a wrapper script for the test venv's Python).
+#[test]
+fn a_quoted_alembic_command_with_spaces_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = small_project("gamma");
+    let dir = sb.tmp.path().join("with space");
+    std::fs::create_dir(&dir).unwrap();
+    let wrapper = dir.join("py thon");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec '{}' \"$@\"\n",
+            venv::alembic_python().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cmd = format!("'{}' -m alembic", wrapper.display());
+    let out = sb.run(&["upgrade", "head", "--yes", "--alembic-cmd", &cmd]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(sb.rows(), strs(&["cc03"]));
+    // An unterminated quote is refused before anything runs.
+    let out = sb.run(&[
+        "downgrade",
+        "base",
+        "--yes",
+        "--alembic-cmd",
+        "'/no end -m alembic",
+    ]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("unterminated ' quote"), "{out:?}");
+    assert_eq!(sb.rows(), strs(&["cc03"]));
+}
+
 #[test]
 fn upgrade_streams_alembic_and_reads_back_the_rows_then_downgrade() {
     let sb = small_project("gamma");

@@ -33,8 +33,8 @@ pub struct Cli {
     /// The database to show and repair (also the default for a subcommand's own --db)
     #[command(flatten)]
     pub db: super::db::DbArgs,
-    /// Explorer (no command): how to run Alembic for u/d, as words split on whitespace (no
-    /// shell); default: $MIGSCOPE_ALEMBIC, then `alembic` on PATH
+    /// Explorer (no command): how to run Alembic for u/d, split into words like a shell (quote
+    /// paths with spaces; no shell is run); default: $MIGSCOPE_ALEMBIC, then `alembic` on PATH
     #[arg(long, value_name = "CMD")]
     pub alembic_cmd: Option<String>,
 }

@@ -43,8 +43,9 @@ pub struct RunArgs {
     /// Do not ask for confirmation (needed when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// How to run Alembic, as words split on whitespace (no shell), e.g.
-    /// "/srv/app/.venv/bin/python -m alembic"; default: $MIGSCOPE_ALEMBIC, then `alembic` on PATH
+    /// How to run Alembic, split into words like a shell (quote paths with spaces; no shell is
+    /// run), e.g. "/srv/app/.venv/bin/python -m alembic"; default: $MIGSCOPE_ALEMBIC, then
+    /// `alembic` on PATH
     #[arg(long, value_name = "CMD")]
     pub alembic_cmd: Option<String>,
     #[command(flatten)]
