@@ -445,6 +445,43 @@ fn demo_flag_runs_on_the_work_copy() {
     assert_eq!(sha256_like(&asset), before, "the bundled demo.db changed");
 }
 
+/// `small_project("alpha")` on the test server `t`, through `sqlalchemy.url` (`schemes`: sqlx's
+/// URL scheme and the SQLAlchemy dialect+driver that replaces it), and the `--alembic-cmd` of
+/// the test venv with that driver installed (`driver`: its module and pip requirement).
+fn server_project(t: &TestDb, schemes: (&str, &str), driver: (&str, &str)) -> (Sandbox, String) {
+    let python = venv::alembic_python_with(driver.0, driver.1);
+    let sb = small_project("alpha");
+    let sa_url = t.url.expose_sqlx_url().replacen(schemes.0, schemes.1, 1);
+    let ini = std::fs::read_to_string(sb.ini()).unwrap();
+    let ini = ini.replace(
+        "sqlalchemy.url = sqlite:///%(here)s/demo.db",
+        &format!("sqlalchemy.url = {}", sa_url.replace('%', "%%")),
+    );
+    std::fs::write(sb.ini(), ini).unwrap();
+    (sb, format!("{} -m alembic", python.display()))
+}
+
+/// After the failing run: cc03 fixed to create `gamma`, the upgrade runs on to the head.
+fn fix_and_finish(sb: &Sandbox, cmd: &str, t: &TestDb) {
+    write_revision(sb, "cc03", Some("bb02"), "gamma");
+    let out = sb.run(&["upgrade", "head", "--yes", "--alembic-cmd", cmd]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(server_rows(t), Some(strs(&["cc03"])));
+    let expected: BTreeSet<String> = ["alpha", "beta", "gamma"].map(String::from).into();
+    assert_eq!(tables_at(&t.url), expected);
+    assert!(out.stdout.contains("Rows now:    cc03"), "{out:?}");
+}
+
+/// The server's version rows (None: no version table).
+fn server_rows(t: &TestDb) -> Option<Vec<String>> {
+    rt().block_on(async {
+        let mut conn = Db::connect_read_only(&t.url).await.unwrap();
+        let rows = conn.version_rows(&VersionTable::default()).await.unwrap();
+        conn.close().await;
+        rows
+    })
+}
+
 /// The same project on PostgreSQL (sqlalchemy.url in the ini, psycopg2 in the test venv):
 /// there DDL is transactional, so a failing run leaves neither rows nor tables; fixed, it runs.
 #[test]
@@ -452,27 +489,12 @@ fn upgrade_on_postgresql() {
     let Some(t) = TestDb::new(&rt(), Backend::Postgres) else {
         return;
     };
-    let python = venv::alembic_python_with("psycopg2", "psycopg2-binary==2.9.13");
-    let cmd = format!("{} -m alembic", python.display());
-    let sb = small_project("alpha");
-    let sa_url = t
-        .url
-        .expose_sqlx_url()
-        .replacen("postgres://", "postgresql+psycopg2://", 1);
-    let ini = std::fs::read_to_string(sb.ini()).unwrap();
-    let ini = ini.replace(
-        "sqlalchemy.url = sqlite:///%(here)s/demo.db",
-        &format!("sqlalchemy.url = {}", sa_url.replace('%', "%%")),
+    let (sb, cmd) = server_project(
+        &t,
+        ("postgres://", "postgresql+psycopg2://"),
+        ("psycopg2", "psycopg2-binary==2.9.13"),
     );
-    std::fs::write(sb.ini(), ini).unwrap();
-    let rows = || {
-        rt().block_on(async {
-            let mut conn = Db::connect_read_only(&t.url).await.unwrap();
-            let rows = conn.version_rows(&VersionTable::default()).await.unwrap();
-            conn.close().await;
-            rows
-        })
-    };
+    let rows = || server_rows(&t);
 
     let out = sb.run(&["upgrade", "head", "--yes", "--alembic-cmd", &cmd]);
     assert_eq!(out.code, Some(1), "{out:?}");
@@ -491,11 +513,53 @@ fn upgrade_on_postgresql() {
     assert_eq!(rows().unwrap_or_default(), Vec::<String>::new());
     assert!(tables_at(&t.url).is_empty(), "rolled back");
 
-    write_revision(&sb, "cc03", Some("bb02"), "gamma");
+    fix_and_finish(&sb, &cmd, &t);
+}
+
+/// The same project on MariaDB (PyMySQL in the test venv). MySQL's DDL commits as it runs, so a
+/// failing run leaves what ran before the failure: migscope reads back and reports exactly the
+/// rows and tables the server holds. Fixed, the upgrade runs on from there.
+#[test]
+fn upgrade_on_mariadb() {
+    let Some(t) = TestDb::new(&rt(), Backend::MySql) else {
+        return;
+    };
+    let (sb, cmd) = server_project(
+        &t,
+        ("mysql://", "mysql+pymysql://"),
+        ("pymysql", "PyMySQL==1.1.1"),
+    );
+    let rows = || server_rows(&t);
+
     let out = sb.run(&["upgrade", "head", "--yes", "--alembic-cmd", &cmd]);
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert_eq!(rows(), Some(strs(&["cc03"])));
-    let expected: BTreeSet<String> = ["alpha", "beta", "gamma"].map(String::from).into();
-    assert_eq!(tables_at(&t.url), expected);
-    assert!(out.stdout.contains("Rows now:    cc03"), "{out:?}");
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stdout.contains("(MySQL/MariaDB, from sqlalchemy.url"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("predicted failure: cc03: table alpha already exists"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("Alembic FAILED"), "{out:?}");
+    assert!(out.stdout.contains("already exists"), "{out:?}");
+    // Whatever the server kept, the report says the same.
+    let left = rows().unwrap_or_default();
+    assert!(
+        out.stdout
+            .contains(&format!("Rows now:    {}", rows_text(&left))),
+        "{out:?}"
+    );
+    // Each DDL statement committed what came before it: aa01 and bb02 stayed, with their row.
+    assert_eq!(left, strs(&["bb02"]));
+    let partial: BTreeSet<String> = ["alpha", "beta"].map(String::from).into();
+    assert_eq!(tables_at(&t.url), partial);
+    assert!(
+        out.stdout
+            .contains("2 of the plan's 3 revisions applied: aa01 bb02"),
+        "{out:?}"
+    );
+
+    fix_and_finish(&sb, &cmd, &t);
 }
