@@ -665,3 +665,65 @@ fn details_pane_scrolls_with_j_and_k() {
     s.handle_key(Key::Char('k'));
     assert_eq!(s.details_scroll, 0);
 }
+
+/// `/` finds a revision by a table its `upgrade()` touches, once the background job has read
+/// them (no id, message or file name here says `zebra`); names read for another project are
+/// ignored.
+#[test]
+fn search_finds_revisions_by_the_tables_they_touch() {
+    use migscope::project::OpsScope;
+    use migscope::tui::search::TableNames;
+    let t = linear(4);
+    let body = |id: &str, down: &str, op: &str| {
+        format!(
+            "\"\"\"change {id}\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\
+             revision = '{id}'\ndown_revision = {down}\n\n\ndef upgrade():\n    {op}\n"
+        )
+    };
+    let versions = t.dir.path().join("versions");
+    fs::write(
+        versions.join("r01_rev.py"),
+        body(
+            "r01",
+            "'r00'",
+            "op.create_table('Zebra_Stripes', sa.Column('id', sa.Integer()))",
+        ),
+    )
+    .unwrap();
+    fs::write(
+        versions.join("r02_rev.py"),
+        body(
+            "r02",
+            "'r01'",
+            "op.add_column('Zebra_Stripes', sa.Column('n', sa.Integer()))",
+        ),
+    )
+    .unwrap();
+    let p = t.load();
+    let mut s = state(&p, GlyphSet::Unicode, (120, 30));
+    let search = |s: &mut State, q: &str| {
+        s.handle_key(Key::Char('/'));
+        keys(s, q);
+        s.handle_key(Key::Enter);
+        let ids: Vec<String> = s
+            .search
+            .matches
+            .iter()
+            .map(|&r| s.rows[r].id.clone())
+            .collect();
+        ids
+    };
+    assert!(
+        search(&mut s, "zebra").is_empty(),
+        "not before the names arrive"
+    );
+    let other = t.load();
+    s.set_table_names(TableNames::of(&other.ops(OpsScope::Upgrade), &other.map));
+    assert!(
+        search(&mut s, "zebra").is_empty(),
+        "another project's names"
+    );
+    s.set_table_names(TableNames::of(&p.ops(OpsScope::Upgrade), &p.map));
+    assert_eq!(search(&mut s, "zebra_stripes"), ["r02", "r01"]);
+    assert_eq!(selected_id(&s), "r02");
+}

@@ -356,6 +356,35 @@ pub fn downgrade_ops(source: &str) -> FunctionOps {
 }
 
 /// One line, as Alembic spells the operation: `create_index ix_users_email on users(email) unique`.
+impl OpKind {
+    /// The literal names of the tables the operation changes or refers to (a rename's both
+    /// names, a foreign key's referent), as written.
+    pub fn table_names(&self) -> Vec<&str> {
+        let names: Vec<Option<&str>> = match self {
+            OpKind::CreateTable { table, .. }
+            | OpKind::DropTable { table }
+            | OpKind::AddColumn { table, .. }
+            | OpKind::DropColumn { table, .. }
+            | OpKind::AlterColumn { table, .. }
+            | OpKind::CreateIndex { table, .. }
+            | OpKind::DropConstraint { table, .. } => vec![table.name.literal()],
+            OpKind::RenameTable { table, new_name } => {
+                vec![table.name.literal(), new_name.literal()]
+            }
+            OpKind::DropIndex { table, .. } => vec![table.as_ref().and_then(|t| t.name.literal())],
+            OpKind::CreateConstraint {
+                table, referent, ..
+            } => vec![
+                table.name.literal(),
+                referent.as_ref().and_then(|t| t.name.literal()),
+            ],
+            OpKind::BulkInsert { table } => vec![table.literal()],
+            OpKind::Execute { .. } | OpKind::Unknown { .. } => Vec::new(),
+        };
+        names.into_iter().flatten().collect()
+    }
+}
+
 impl std::fmt::Display for OpKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let list = |names: &[Name]| {

@@ -20,13 +20,14 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use crate::compare::{self, Pair, SideSpec, Which};
 use crate::config::ConfigOptions;
-use crate::project::Project;
+use crate::project::{OpsScope, Project};
 use crate::render::lanes::GlyphSet;
 
 use super::compare::CompareState;
 use super::jobs::{Context, Jobs, Request};
 use super::keys::{self, Action, Key, View};
 use super::repair::Repair;
+use super::search::TableNames;
 use super::state::{Graph, Outcome, State};
 use super::watch::{Kept, Reloaded, Watcher};
 use super::{view, with_terminal};
@@ -72,6 +73,9 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
         let mut fixes = super::fixes::Fixes::new(session.branches.clone());
         let mut kept: Option<Kept> = None;
         let mut extras = Extras::default();
+        if jobs.is_none() {
+            extras.tables = Some(read_tables(&project));
+        }
         loop {
             let size = term.size()?;
             let mut state = State::with_graph(
@@ -110,9 +114,11 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                     project = r.project;
                     crate::heap::trim();
                     diagnostics = r.diagnostics;
-                    // The database is read again against the new revisions.
-                    if let Some(j) = &jobs {
-                        j.send(Request::Project(Arc::clone(&project)));
+                    // The database is read again against the new revisions (the worker then
+                    // sends their tables); without one, the tables are read here.
+                    match &jobs {
+                        Some(j) => j.send(Request::Project(Arc::clone(&project))),
+                        None => extras.tables = Some(read_tables(&project)),
                     }
                     repair.project_changed();
                     graph = r.graph;
@@ -177,6 +183,22 @@ pub struct Extras {
     pub prompt: Option<String>,
     /// Another checkout being read: (what was typed, the reader's answer).
     loading: Option<(String, Receiver<Result<CompareState, String>>)>,
+    /// The tables each revision touches, being read for search (without a database; with
+    /// one, the worker sends them).
+    tables: Option<Receiver<TableNames>>,
+}
+
+/// Reads the tables each revision of `project` touches, off the UI thread.
+fn read_tables(project: &Arc<Project>) -> Receiver<TableNames> {
+    let (tx, rx) = mpsc::channel();
+    let project = Arc::clone(project);
+    std::thread::spawn(move || {
+        let ops = project.ops(OpsScope::Upgrade);
+        let _ = tx.send(TableNames::of(&ops, &project.map));
+        drop(ops);
+        crate::heap::trim();
+    });
+    rx
 }
 
 impl Extras {
@@ -268,6 +290,15 @@ fn event_loop(
     let mut dirty = true;
     loop {
         dirty |= pump(explorer.as_deref_mut(), jobs);
+        if let Some(rx) = &extras.tables
+            && let Ok(tables) = rx.try_recv()
+        {
+            if let Some(s) = explorer.as_deref_mut() {
+                s.set_table_names(tables);
+                dirty = true;
+            }
+            extras.tables = None;
+        }
         if dirty {
             term.draw(|f| draw(f, explorer.as_deref(), extras))?;
             dirty = false;

@@ -22,6 +22,8 @@ use crate::revision::ops::OpsStore;
 use crate::schema::SchemaSnapshot;
 use crate::swap::{self, Change};
 
+use super::search::TableNames;
+
 /// What the worker needs to know once.
 pub struct Context {
     /// The project the database is read against (replaced by [`Request::Project`]).
@@ -95,6 +97,8 @@ pub enum Event {
     Line(String),
     /// Err: Alembic could not be started.
     Ran(Result<Ran, String>),
+    /// The tables each revision touches, for search (once per project).
+    Tables(TableNames),
 }
 
 /// The worker and its two channels. Dropping it closes the request channel; the worker ends
@@ -161,12 +165,14 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
     };
     let mut ctx = ctx;
     let mut ops: Option<Arc<OpsStore>> = None;
+    let mut tables_sent = false;
     while let Ok(req) = requests.recv() {
         let event = match req {
             Request::Project(project) => {
                 // The old project's last holder is often this thread.
                 ctx.project = project;
                 ops = None;
+                tables_sent = false;
                 crate::heap::trim();
                 continue;
             }
@@ -177,7 +183,20 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
             }
             Request::Load => {
                 let _ = events.send(Event::Busy("reading the database".into()));
-                Event::Loaded(Box::new(load(&rt, &ctx, &mut ops)))
+                let loaded = Event::Loaded(Box::new(load(&rt, &ctx, &mut ops)));
+                if !tables_sent {
+                    // After the reading, which the screen waits for; from the same operations
+                    // (read now if the database could not be).
+                    if events.send(loaded).is_err() {
+                        return;
+                    }
+                    tables_sent = true;
+                    let store =
+                        ops.get_or_insert_with(|| Arc::new(ctx.project.ops(OpsScope::Upgrade)));
+                    Event::Tables(TableNames::of(store, &ctx.project.map))
+                } else {
+                    loaded
+                }
             }
             Request::Run {
                 verb,

@@ -267,7 +267,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Key::Char('/')],
         Action::Search,
         GRAPH,
-        "search ids, messages, labels and file names",
+        "search ids, messages, labels, file names and table names",
         Some("search"),
     ),
     b(

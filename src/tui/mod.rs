@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod keys;
 pub mod operations;
 pub mod repair;
+pub mod search;
 pub mod state;
 pub mod view;
 pub mod watch;

@@ -268,6 +268,7 @@ impl State<'_> {
                 self.refresh();
             }
             Event::Line(line) => self.repair.log.push(line),
+            Event::Tables(tables) => self.set_table_names(tables),
             Event::Ran(result) => {
                 self.repair.busy = None;
                 self.repair.running = false;

@@ -17,6 +17,7 @@ use crate::render::rows::{self, GraphRow, Mark};
 use super::fixes::Fixes;
 use super::keys::{self, Action, Key, View};
 use super::repair::Repair;
+use super::search::{TableNames, Texts};
 
 /// Linear runs at least this long can be folded; the first and last rows stay visible.
 pub const MIN_FOLD_RUN: usize = 5;
@@ -115,7 +116,10 @@ pub struct State<'a> {
     /// First display line shown in the graph pane.
     pub scroll: usize,
     pub search: Search,
-    haystacks: Haystacks,
+    /// Per row, what `/` searches besides the tables ([`super::search`]).
+    haystacks: Texts,
+    /// Per revision, the tables its `upgrade()` touches, once a background job has read them.
+    tables: TableNames,
     pub problem_selected: usize,
     pub problem_scroll: usize,
     pub source: Option<Source>,
@@ -181,7 +185,8 @@ impl<'a> State<'a> {
             selected: 0,
             scroll: 0,
             search: Search::default(),
-            haystacks: Haystacks::default(),
+            haystacks: Texts::default(),
+            tables: TableNames::default(),
             problem_selected: 0,
             problem_scroll: 0,
             source: None,
@@ -212,7 +217,6 @@ impl<'a> State<'a> {
     /// [`State::set_rows`] with the lanes already computed.
     pub fn set_graph(&mut self, Graph { rows, layout }: Graph) {
         let keep = self.selected_row().map(|r| self.rows[r].id.clone());
-        let map = self.map;
         self.layout = layout;
         let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
         for (i, r) in rows.iter().enumerate() {
@@ -238,20 +242,13 @@ impl<'a> State<'a> {
                 row_diagnostics[i].push(d);
             }
         }
-        self.haystacks = Haystacks::of(rows.iter().map(|r| {
-            let file = r
-                .rev
-                .and_then(|x| map.record_of(x).path.file_name())
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            format!("{}\n{}\n{}\n{}", r.id, r.labels.join("\n"), r.message, file).to_lowercase()
-        }));
         let new_index = keep.and_then(|id| by_id.get(id.as_str()).copied());
         self.parent_rows = parent_rows;
         self.child_rows = child_rows;
         self.row_diagnostics = row_diagnostics;
         self.ancestry = vec![false; rows.len()];
         self.rows = rows;
+        self.build_haystacks();
         self.folds.clear();
         self.items.clear();
         self.rebuild_items();
@@ -725,6 +722,36 @@ impl<'a> State<'a> {
         self.select_row(to);
     }
 
+    /// The tables each revision touches, read in the background: searchable from now on.
+    pub fn set_table_names(&mut self, tables: TableNames) {
+        if !tables.fits(self.map) {
+            return;
+        }
+        self.tables = tables;
+        self.refresh_matches();
+    }
+
+    fn build_haystacks(&mut self) {
+        let map = self.map;
+        self.haystacks = Texts::of(self.rows.iter().map(|r| {
+            let file = r
+                .rev
+                .and_then(|x| map.record_of(x).path.file_name())
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let labels = r.labels.join("\n");
+            format!("{}\n{labels}\n{}\n{file}", r.id, r.message).to_lowercase()
+        }));
+    }
+
+    /// Row `r` matches the lower-cased query `q`.
+    fn matches(&self, r: usize, q: &str) -> bool {
+        self.haystacks.get(r).contains(q)
+            || self.rows[r]
+                .rev
+                .is_some_and(|x| self.tables.texts.get(x).contains(q))
+    }
+
     /// Recomputes the matches of the kept query (the graph changed), selection untouched.
     pub(crate) fn refresh_matches(&mut self) {
         let q = self.search.query.to_lowercase();
@@ -732,7 +759,7 @@ impl<'a> State<'a> {
             Vec::new()
         } else {
             (0..self.rows.len())
-                .filter(|&r| self.haystacks.get(r).contains(&q))
+                .filter(|&r| self.matches(r, &q))
                 .collect()
         };
     }
@@ -852,34 +879,5 @@ pub(crate) fn scroll_help(s: &mut usize, action: Action) {
         Action::PageUp => *s = s.saturating_sub(10),
         Action::PageDown => *s += 10,
         _ => {}
-    }
-}
-
-/// What search matches, per row, lower-cased: one buffer for all rows (10,000 strings of their
-/// own were half a megabyte of headers and allocator rounding, held twice during a reload).
-#[derive(Debug, Default)]
-struct Haystacks {
-    text: String,
-    /// Where each row's text ends in `text`.
-    ends: Vec<usize>,
-}
-
-impl Haystacks {
-    fn of(rows: impl ExactSizeIterator<Item = String>) -> Haystacks {
-        let mut h = Haystacks {
-            text: String::new(),
-            ends: Vec::with_capacity(rows.len()),
-        };
-        for row in rows {
-            h.text.push_str(&row);
-            h.ends.push(h.text.len());
-        }
-        h.text.shrink_to_fit();
-        h
-    }
-
-    fn get(&self, row: usize) -> &str {
-        let start = row.checked_sub(1).map_or(0, |p| self.ends[p]);
-        &self.text[start..self.ends[row]]
     }
 }
