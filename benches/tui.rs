@@ -19,10 +19,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use migscope::config::ConfigOptions;
-use migscope::project::Project;
+use migscope::project::{OpsScope, Project};
 use migscope::render::lanes::GlyphSet;
 use migscope::tui::jobs::{Context, Jobs};
 use migscope::tui::repair::{Repair, Target};
+use migscope::tui::search::TableNames;
 use migscope::tui::{self, Key, State, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -127,6 +128,9 @@ fn bench(dir: &Path) {
     let mut term = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
     draw(&mut term, &state);
     let t3 = Instant::now();
+    // What the background job adds after the first frame: searching them costs per key.
+    let tables = TableNames::of(&project.ops(OpsScope::Upgrade), &project.map);
+    state.set_table_names(tables);
     println!(
         "{}: {} revisions, {} lanes wide, {} lines",
         dir.display(),
