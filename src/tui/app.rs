@@ -121,7 +121,7 @@ pub fn explore(project: Project, session: &Session, repair: Repair) -> io::Resul
                         None => extras.tables = Some(read_tables(&project)),
                     }
                     repair.project_changed();
-                    graph = r.graph;
+                    graph = Graph::of(&project.map);
                 }
             }
         }

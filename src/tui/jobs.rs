@@ -217,6 +217,9 @@ fn worker(ctx: Context, requests: Receiver<Request>, events: Sender<Event>) {
         if events.send(event).is_err() {
             return;
         }
+        // What the job computed and dropped here (routes, simulated schemas, decoded
+        // operations) goes back now, not when this thread next allocates.
+        crate::heap::trim();
     }
 }
 
