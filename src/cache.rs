@@ -167,9 +167,7 @@ pub fn load_then<T: Send, R>(
 /// to find nothing in it.
 fn read_if_ours(cache_file: &Path, format: u32, identity: [u8; 16]) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut header = MAGIC.to_vec();
-    header.extend_from_slice(&format.to_le_bytes());
-    header.extend_from_slice(&identity);
+    let header = header(format, identity);
     let mut f = std::fs::File::open(cache_file)?;
     let mut data = vec![0; header.len()];
     f.read_exact(&mut data)?;
@@ -178,6 +176,14 @@ fn read_if_ours(cache_file: &Path, format: u32, identity: [u8; 16]) -> std::io::
     }
     f.read_to_end(&mut data)?;
     Ok(data)
+}
+
+/// What a cache file starts with: the magic, the kind's format, the writing binary's identity.
+fn header(format: u32, identity: [u8; 16]) -> Vec<u8> {
+    let mut header = MAGIC.to_vec();
+    header.extend_from_slice(&format.to_le_bytes());
+    header.extend_from_slice(&identity);
+    header
 }
 
 /// One file of a load: its value, its stat key (when it could be stat'ed), and the encoded
@@ -264,8 +270,9 @@ struct Index<'a> {
 
 impl<'a> Index<'a> {
     fn parse(data: &'a [u8], format: u32, identity: [u8; 16]) -> Option<Index<'a>> {
+        let header = header(format, identity);
         let mut c = Reader { b: data, at: 0 };
-        if c.take(16)? != MAGIC || c.u32()? != format || c.take(16)? != identity.as_slice() {
+        if c.take(header.len())? != header.as_slice() {
             return None;
         }
         let n = c.u32()? as usize;
@@ -364,10 +371,9 @@ fn write<T>(
     // explorer start.
     let written = (|| {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(&tmp)?);
-        out.write_all(MAGIC)?;
-        out.write_all(&kind.format.to_le_bytes())?;
-        out.write_all(&identity)?;
-        let count_at = (MAGIC.len() + 4 + identity.len()) as u64;
+        let header = header(kind.format, identity);
+        out.write_all(&header)?;
+        let count_at = header.len() as u64;
         out.write_all(&0u32.to_le_bytes())?;
         let mut count = 0u32;
         let (mut scratch, mut entry) = (Vec::new(), Vec::new());

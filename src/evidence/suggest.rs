@@ -157,32 +157,22 @@ pub fn suggest_stamp(
     }
     // Worded for the first few only: at 10,000 revisions thousands of statements are skipped.
     const SHOWN: usize = 5;
-    let mut skipped = Vec::new();
-    let mut more = 0;
+    let (mut skipped, mut total) = (Vec::new(), 0);
     for &r in &applied {
         let facts = evidence.get(r).map_or(&[][..], |e| e.facts.as_slice());
-        let mut opaque = facts.iter().filter(|f| f.opaque).peekable();
-        if opaque.peek().is_none() {
-            continue;
-        }
-        if skipped.len() == SHOWN {
-            more += opaque.count();
+        let opaque: Vec<_> = facts.iter().filter(|f| f.opaque).collect();
+        total += opaque.len();
+        let room = SHOWN - skipped.len();
+        if opaque.is_empty() || room == 0 {
             continue;
         }
         let ops = upgrade_ops(ctx.ops, r);
-        for f in opaque {
-            if skipped.len() == SHOWN {
-                more += 1;
-                continue;
-            }
-            skipped.push(format!(
-                "{} line {}: {}",
-                map.rev(r).id,
-                f.line.unwrap_or(0),
-                f.text(&ops)
-            ));
-        }
+        skipped.extend(opaque.iter().take(room).map(|f| {
+            let line = f.line.unwrap_or(0);
+            format!("{} line {line}: {}", map.rev(r).id, f.text(&ops))
+        }));
     }
+    let more = total - skipped.len();
     if !skipped.is_empty() {
         let mut line = format!(
             "the stamp assumes these unchecked statements ran: {}",
