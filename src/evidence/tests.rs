@@ -432,3 +432,36 @@ fn timing() {
         );
     }
 }
+
+/// Opaque statements below the stamp are named (the first five, worded from their ops, with
+/// their lines) and the rest counted: the stamp assumes they ran.
+#[test]
+fn the_unchecked_statements_the_stamp_assumes_are_listed_then_counted() {
+    let sql: Vec<String> = (0..4)
+        .map(|i| format!("op.execute('UPDATE a SET x = {i}')"))
+        .collect();
+    let sql: Vec<&str> = sql.iter().map(String::as_str).collect();
+    let mut first = vec!["op.create_table('a')"];
+    first.extend(&sql);
+    let specs: &[Spec] = &[
+        ("one", &[], &first),
+        ("two", &["one"], &sql[..3]),
+        ("three", &["two"], &["op.create_table('t')"]),
+    ];
+    let (map, ops) = project(specs);
+    let ev = graph_evidence(&map, &ops, &schema(&[("a", &[], &[]), ("t", &[], &[])]));
+    let s = suggest_stamp(&map, &ops, &ev).unwrap();
+    assert_eq!(map.ids(&s.targets), ["three"]);
+    let line = s
+        .reasoning
+        .iter()
+        .find(|l| l.starts_with("the stamp assumes these unchecked statements ran: "))
+        .unwrap_or_else(|| panic!("{:?}", s.reasoning));
+    assert_eq!(line.matches("one line ").count(), 4, "{line}");
+    assert_eq!(line.matches("two line ").count(), 1, "{line}");
+    assert!(
+        line.contains("one line 10: execute \"UPDATE a SET x = 0\": SQL not checked"),
+        "{line}"
+    );
+    assert!(line.ends_with("; and 2 more"), "{line}");
+}
